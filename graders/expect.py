@@ -1,0 +1,62 @@
+"""Assertions for graders whose failure messages point at the mistake.
+
+`close(actual, expected, what="matmul(A, B)")` fails with the shape or the largest error
+and where it is, instead of pytest's dump of two arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def array(value: Any, what: str) -> np.ndarray:
+    """`value` as a float array, or a failure saying what it was instead."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise AssertionError(
+            f"{what} returned {type(value).__name__}, which is not a number or an array of numbers"
+        ) from None
+
+
+def close(actual: Any, expected: Any, *, what: str, rtol: float = 1e-9, atol: float = 1e-12,
+          oracle: str = "the reference") -> None:
+    """Assert `actual` ≈ `expected` elementwise: |a - e| <= atol + rtol * |e|."""
+    a, e = array(actual, what), np.asarray(expected, dtype=float)
+    if a.shape != e.shape:
+        raise AssertionError(f"{what} has shape {a.shape}, expected {e.shape}")
+    if not np.all(np.isfinite(a)) and np.all(np.isfinite(e)):
+        raise AssertionError(f"{what} contains NaN or inf")
+    err = np.abs(a - e)
+    bound = atol + rtol * np.abs(e)
+    if np.any(err > bound):
+        idx = np.unravel_index(np.argmax(err - bound), err.shape) if err.ndim else ()
+        at = f" at index {tuple(int(i) for i in idx)}" if idx else ""
+        raise AssertionError(
+            f"{what} differs from {oracle}{at}: got {a[idx]:.6g}, expected {e[idx]:.6g} "
+            f"(|error| {err[idx]:.2e} > tolerance {bound[idx]:.2e})"
+        )
+
+
+def raises(exc_type: type[BaseException], fn, *args, what: str, why: str) -> None:
+    """Assert `fn(*args)` raises `exc_type`; `why` says what the input was."""
+    try:
+        result = fn(*args)
+    except exc_type:
+        return
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # the wrong exception type is a pointed failure too
+        raise AssertionError(
+            f"{what} raised {type(exc).__name__} for {why}; the spec asks for {exc_type.__name__}"
+        ) from None
+    raise AssertionError(
+        f"{what} returned {_preview(result)} for {why}; the spec asks for {exc_type.__name__}"
+    )
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,114 @@
+"""Typed grading results, shared by the runner, the store and both faces (CLI and TUI)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    PASSED = "passed"  # every check that could run passed
+    FAILED = "failed"  # a check failed: the solution is wrong
+    ERROR = "error"  # the solution could not be imported, or the grader could not run
+    TIMEOUT = "timeout"  # stopped at the wall-clock limit
+    CRASHED = "crashed"  # the process died (signal, os._exit, memory or output limit)
+    INCONCLUSIVE = "inconclusive"  # correct, but a benchmark was too noisy to decide; re-run
+    SKIPPED = "skipped"  # nothing could run here (every check needs missing hardware)
+
+    @property
+    def ok(self) -> bool:
+        return self is Verdict.PASSED
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    INCONCLUSIVE = "inconclusive"
+    NOT_RUN = "not-run"  # the process ended before this check finished
+
+
+@dataclass
+class CaseResult:
+    """One check of a grader (one pytest test)."""
+
+    nodeid: str
+    outcome: Outcome
+    duration_s: float = 0.0
+    message: str = ""  # one line: what went wrong, or why it was skipped
+    details: str = ""  # the trimmed traceback / assertion diff
+    skip_kind: str = ""  # "hardware" | "package" | "other" for skips
+
+    @property
+    def name(self) -> str:
+        return self.nodeid.split("::", 1)[-1]
+
+
+@dataclass
+class Metric:
+    """A figure the grader measured (a latency, a speed-up, a size ratio, an accuracy)."""
+
+    name: str
+    value: float
+    unit: str = ""
+    target: str = ""  # e.g. ">= 1.5" (rendered as written)
+    verdict: str = ""  # PASS | FAIL | INCONCLUSIVE | "" when only recorded
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GradeResult:
+    challenge: str
+    verdict: Verdict
+    message: str
+    cases: list[CaseResult] = field(default_factory=list)
+    metrics: list[Metric] = field(default_factory=list)
+    duration_s: float = 0.0
+    exit_code: int | None = None
+    output_tail: str = ""  # the end of the child's stdout/stderr, for diagnosing crashes
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for c in self.cases if c.outcome == outcome)
+
+    @property
+    def passed(self) -> int:
+        return self.count(Outcome.PASSED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(Outcome.FAILED) + self.count(Outcome.ERROR)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(Outcome.SKIPPED)
+
+    @property
+    def total(self) -> int:
+        return len(self.cases)
+
+    def skip_reasons(self) -> list[str]:
+        return sorted({c.message for c in self.cases if c.outcome == Outcome.SKIPPED})
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(passed=self.passed, failed=self.failed, skipped=self.skipped, total=self.total)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GradeResult:
+        cases = [
+            CaseResult(**{**c, "outcome": Outcome(c["outcome"])}) for c in data.get("cases", [])
+        ]
+        metrics = [Metric(**m) for m in data.get("metrics", [])]
+        return cls(
+            challenge=data["challenge"],
+            verdict=Verdict(data["verdict"]),
+            message=data["message"],
+            cases=cases,
+            metrics=metrics,
+            duration_s=data.get("duration_s", 0.0),
+            exit_code=data.get("exit_code"),
+            output_tail=data.get("output_tail", ""),
+        )

@@ -1,0 +1,371 @@
+"""Run a challenge's grader against a solution in a supervised child process.
+
+The child works on scratch copies (grader files without the reference, the solution
+folder), so nothing it does can change the learner's files or the course. The parent
+enforces a wall-clock timeout, a memory limit on the whole process tree and an output
+cap, kills every process the child started, and turns the child's JSON-lines report
+into a GradeResult. Learner code never runs in the parent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+import graders
+from graders.results import CaseResult, GradeResult, Metric, Outcome, Verdict
+
+POLL_S = 0.05
+MEMORY_POLL_S = 0.2
+SOLUTION_MAX_BYTES = 50 * 2**20
+TOKEN_VAR = "MLTRACK_RUN_TOKEN"  # inherited by every descendant: finds those that setsid away
+_SKIP_COPY = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".pytest_cache")
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float = 60.0
+    memory_mb: int = 2048
+    output_bytes: int = 2 * 2**20  # stdout + stderr of the whole run
+    file_bytes: int = 512 * 2**20  # largest single file the child may write
+
+
+@dataclass
+class Job:
+    """What to grade: a challenge folder's grader against a solution folder."""
+
+    challenge_id: str
+    challenge_dir: Path
+    solution_dir: Path
+    module: str = "solution"
+    api: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for the child
+
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+
+def grade(job: Job, on_event: EventHandler | None = None, keep_scratch: bool = False) -> GradeResult:
+    """Grade `job` and return its result; never raises for anything the solution does."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"mltrack-{job.challenge_id}-"))
+    try:
+        problem = _prepare(job, scratch)
+        if problem:
+            return GradeResult(job.challenge_id, Verdict.ERROR, problem)
+        return _supervise(job, scratch, on_event or (lambda _e: None))
+    finally:
+        if not keep_scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _prepare(job: Job, scratch: Path) -> str | None:
+    if not job.solution_dir.is_dir():
+        return f"solution folder {job.solution_dir} does not exist"
+    size = sum(p.stat().st_size for p in job.solution_dir.rglob("*") if p.is_file())
+    if size > SOLUTION_MAX_BYTES:
+        return f"solution folder is {size / 2**20:.0f} MB; the limit is 50 MB"
+    # The reference never reaches the child's scratch copy.
+    shutil.copytree(job.challenge_dir, scratch / "grader",
+                    ignore=shutil.ignore_patterns("reference", "starter.py", "spec.md",
+                                                  "__pycache__", "*.pyc"))
+    shutil.copytree(job.solution_dir, scratch / "solution", ignore=_SKIP_COPY, symlinks=True)
+    (scratch / "tmp").mkdir()
+    return None
+
+
+def _command(job: Job, scratch: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "graders.child", str(job.limits.memory_mb),
+        str(job.limits.file_bytes), "--",
+        "-p", "graders.plugin", "-p", "no:cacheprovider", "-p", "no:stepwise",
+        # tee-sys: output reaches stdout.log at once, so a flood meets the output cap
+        "--capture=tee-sys", "-q", "--color=no", "--no-header", "-o", "console_output_style=classic",
+        "--rootdir", str(scratch / "grader"), "-c", os.devnull,
+        "--mltrack-solution", str(scratch / "solution"),
+        "--mltrack-module", job.module,
+        "--mltrack-api", ",".join(job.api),
+        "--mltrack-report", str(scratch / "report.jsonl"),
+        str(scratch / "grader"),
+    ]
+
+
+def _environment(job: Job, scratch: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    package_root = str(Path(graders.__file__).resolve().parent.parent)
+    env.update(
+        PYTHONPATH=os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")])),
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # ~1 s saved per run; only our plugin is needed
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONHASHSEED="0",
+        PYTHONUNBUFFERED="1",
+        TMPDIR=str(scratch / "tmp"),
+        MPLBACKEND="Agg",
+        ORT_DISABLE_TELEMETRY="1",
+        MLTRACK_GRADING="1",
+    )
+    env[TOKEN_VAR] = uuid.uuid4().hex
+    env.update(job.env)
+    return env
+
+
+class _Supervisor:
+    """Polls the child: report events, wall clock, output size, tree memory."""
+
+    def __init__(self, job: Job, scratch: Path, proc: subprocess.Popen, on_event: EventHandler,
+                 token: str):
+        self.job, self.scratch, self.proc, self.on_event = job, scratch, proc, on_event
+        self.token = token
+        self.events: list[dict[str, Any]] = []
+        self.seen: dict[int, psutil.Process] = {}  # every descendant, to reap escapees
+        self._offset = 0
+        self._partial = b""
+
+    def read_events(self) -> None:
+        path = self.scratch / "report.jsonl"
+        try:
+            with path.open("rb") as f:
+                f.seek(self._offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            return
+        self._offset += len(chunk)
+        data = self._partial + chunk
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # a line the child garbled while dying
+            if isinstance(event, dict) and "event" in event:
+                self.events.append(event)
+                self.on_event(event)
+
+    def output_size(self) -> int:
+        return sum(_size(self.scratch / n) for n in ("stdout.log", "stderr.log"))
+
+    def tree_rss(self) -> int:
+        total = 0
+        try:
+            root = psutil.Process(self.proc.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        for p in procs:
+            self.seen.setdefault(p.pid, p)
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def watch(self) -> tuple[str | None, float]:
+        """Wait for the child; returns (why it was stopped or None, elapsed seconds)."""
+        start = time.monotonic()
+        next_memory = start
+        limits = self.job.limits
+        while True:
+            try:
+                self.proc.wait(timeout=POLL_S)
+                self.read_events()
+                return None, time.monotonic() - start
+            except subprocess.TimeoutExpired:
+                pass
+            self.read_events()
+            now = time.monotonic()
+            if now - start > limits.timeout_s:
+                return "timeout", now - start
+            if self.output_size() > limits.output_bytes:
+                return "output", now - start
+            if now >= next_memory:
+                next_memory = now + MEMORY_POLL_S
+                if self.tree_rss() > limits.memory_mb * 2**20:
+                    return "memory", now - start
+
+    def kill_all(self) -> None:
+        """Kill the child's process group and every descendant ever seen (setsid escapees)."""
+        self.tree_rss()  # one last look for descendants
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for p in [*self.seen.values(), *self._tagged()]:
+            try:
+                if p.is_running():
+                    p.kill()
+            except psutil.Error:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+    def _tagged(self) -> list[psutil.Process]:
+        """Processes carrying this run's token, wherever they were reparented."""
+        found = []
+        for p in psutil.process_iter():
+            try:
+                if p.pid != os.getpid() and p.environ().get(TOKEN_VAR) == self.token:
+                    found.append(p)
+            except psutil.Error:
+                pass
+        return found
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _supervise(job: Job, scratch: Path, on_event: EventHandler) -> GradeResult:
+    with (scratch / "stdout.log").open("wb") as out, (scratch / "stderr.log").open("wb") as err:
+        env = _environment(job, scratch)
+        proc = subprocess.Popen(
+            _command(job, scratch), cwd=scratch / "solution", env=env,
+            stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
+        )
+        sup = _Supervisor(job, scratch, proc, on_event, env[TOKEN_VAR])
+        try:
+            stopped, elapsed = sup.watch()
+        finally:
+            sup.kill_all()  # also reaps children a finished child left running
+        sup.read_events()
+    tail = _tail(scratch / "stdout.log") + _tail(scratch / "stderr.log")
+    result = interpret(job, sup.events, proc.returncode, stopped)
+    result.duration_s = round(elapsed, 3)
+    result.exit_code = proc.returncode
+    result.output_tail = tail
+    return result
+
+
+def _tail(path: Path, limit: int = 3000) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, _size(path) - limit))
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+# ---- from events to a verdict ---------------------------------------------------------
+
+
+def interpret(job: Job, events: list[dict[str, Any]], returncode: int | None,
+              stopped: str | None) -> GradeResult:
+    """Turn the child's events and how it ended into a GradeResult."""
+    collected: list[str] = []
+    cases: dict[str, CaseResult] = {}
+    metrics: list[Metric] = []
+    running: str | None = None
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        kind = e["event"]
+        by_kind.setdefault(kind, []).append(e)
+        if kind == "collected":
+            collected = list(e.get("nodeids", []))
+        elif kind == "begin":
+            running = e.get("nodeid")
+        elif kind == "case":
+            running = None
+            cases[e["nodeid"]] = CaseResult(
+                nodeid=e["nodeid"], outcome=Outcome(e.get("outcome", "error")),
+                duration_s=round(float(e.get("duration_s", 0.0)), 4),
+                message=e.get("message", ""), details=e.get("details", ""),
+                skip_kind=e.get("skip_kind", ""),
+            )
+        elif kind == "metric":
+            metrics.append(Metric(name=e["name"], value=e["value"], unit=e.get("unit", ""),
+                                  target=e.get("target", ""), verdict=e.get("verdict", ""),
+                                  details=e.get("details", {})))
+
+    finished = "finish" in by_kind
+    death = _death_message(job, stopped, returncode, finished)
+    if death and running:
+        cases[running] = CaseResult(running, Outcome.ERROR, message=death)
+    ordered = [cases.get(n) or CaseResult(n, Outcome.NOT_RUN) for n in collected]
+    ordered += [c for n, c in cases.items() if n not in collected]
+    result = GradeResult(job.challenge_id, Verdict.PASSED, "", ordered, metrics)
+
+    where = f" while running {_short(running)}" if running else ""
+    if stopped == "timeout":
+        result.verdict, result.message = Verdict.TIMEOUT, death + where
+    elif death:
+        result.verdict, result.message = Verdict.CRASHED, death + where
+    elif "collect_error" in by_kind:
+        first = by_kind["collect_error"][0]["message"].strip().splitlines()
+        result.verdict = Verdict.ERROR
+        result.message = "the grader could not be loaded: " + (first[-1] if first else "")
+    elif "import_error" in by_kind:
+        result.verdict, result.message = Verdict.ERROR, by_kind["import_error"][0]["message"]
+    elif not ordered:
+        result.verdict, result.message = Verdict.ERROR, "the grader collected no checks"
+    else:
+        _verdict_from_cases(result, by_kind.get("api_missing", []), job.module)
+    return result
+
+
+def _death_message(job: Job, stopped: str | None, returncode: int | None, finished: bool) -> str:
+    limits = job.limits
+    if stopped == "timeout":
+        return f"stopped after {limits.timeout_s:g} s, the day's time limit (an endless loop?)"
+    if stopped == "memory":
+        return f"stopped: the process used more than {limits.memory_mb} MB of memory"
+    if stopped == "output":
+        return f"stopped: printed more than {limits.output_bytes // 2**20} MB of output"
+    if finished or returncode is None:
+        return ""
+    if returncode < 0:
+        sig = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else ""
+        if sig == "SIGXFSZ":
+            return f"stopped: wrote a file larger than {limits.file_bytes // 2**20} MB"
+        return f"the process was killed by {sig or f'signal {-returncode}'}"
+    return f"the process exited with code {returncode} before grading finished (os._exit?)"
+
+
+def _short(nodeid: str | None) -> str:
+    return (nodeid or "").split("::", 1)[-1]
+
+
+def _verdict_from_cases(result: GradeResult, api_missing: list[dict[str, Any]],
+                        module: str) -> None:
+    cases = result.cases
+    bad = [c for c in cases if c.outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.NOT_RUN)]
+    ran = [c for c in cases if c.outcome != Outcome.SKIPPED]
+    inconclusive = [c for c in cases if c.outcome == Outcome.INCONCLUSIVE]
+    skipped = [c for c in cases if c.outcome == Outcome.SKIPPED]
+    missing = sorted({n for e in api_missing for n in e.get("names", [])})
+    if bad:
+        first = bad[0]
+        result.verdict = Verdict.FAILED
+        prefix = f"{module}.py does not define {', '.join(missing)}; " if missing else ""
+        result.message = (f"{prefix}{len(bad)} of {len(cases)} checks failed; first: "
+                          f"{first.name}: {first.message or first.outcome}")
+    elif not ran:
+        result.verdict = Verdict.SKIPPED
+        result.message = "nothing could run here: " + "; ".join(result.skip_reasons())
+    elif inconclusive:
+        result.verdict = Verdict.INCONCLUSIVE
+        result.message = (f"correct, but {len(inconclusive)} measurement(s) were too noisy to "
+                          f"decide: {inconclusive[0].message} — re-run when the machine is quiet")
+    else:
+        result.verdict = Verdict.PASSED
+        result.message = f"all {len(ran)} checks passed"
+    if skipped and result.verdict in (Verdict.PASSED, Verdict.INCONCLUSIVE):
+        result.message += f"; {len(skipped)} skipped ({'; '.join(result.skip_reasons())})"

@@ -1,0 +1,123 @@
+"""The Typer application, its global options and the error boundary.
+
+Exit codes: 0 passed / success; 1 the solution did not pass (failed, error, timeout,
+crashed); 2 bad input (unknown day, rest day, malformed course file, usage); 3 no verdict
+possible here (inconclusive measurement, every check needs missing hardware); 4 mltrack
+could not work (progress.db unusable, internal error).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from tracker.errors import MltrackError, StoreError
+
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_NO_VERDICT, EXIT_INTERNAL = 0, 1, 2, 3, 4
+
+class _Group(TyperGroup):
+    """The error boundary: engine errors become one red line and an exit code, in real runs
+    and under CliRunner alike; a traceback only with --debug."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except MltrackError as exc:
+            if options.debug:
+                raise
+            _print_error(str(exc))
+            raise typer.Exit(EXIT_INTERNAL if isinstance(exc, StoreError) else exc.exit_code) from None
+        except KeyboardInterrupt:
+            _print_error("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if options.debug or _is_cli_flow(exc):
+                raise
+            _print_error(f"internal error: {type(exc).__name__}: {exc} "
+                         "(run with --debug for the traceback)")
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _is_cli_flow(exc: Exception) -> bool:
+    """Exit, Abort and usage errors belong to Typer/Click, which report them themselves."""
+    return type(exc).__module__.split(".")[0] in ("typer", "click")
+
+
+app = typer.Typer(
+    name="mltrack",
+    cls=_Group,
+    help="Learn ML one day at a time: read the spec, write the code, get an honest verdict.\n\n"
+    "Run without a command to open the interactive tracker.",
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Options:
+    workspace: Path | None = None
+    debug: bool = False
+
+
+options = Options()
+
+
+def tracker(source: str = "cli"):
+    """The engine for the current workspace."""
+    from tracker.engine import Tracker
+    from tracker.workspace import Workspace
+
+    return Tracker(Workspace.discover(options.workspace), source=source)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", envvar="MLTRACK_WORKSPACE", file_okay=False,
+        help="The course folder (default: the nearest folder up with challenges/plans/).",
+    )] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    options.workspace, options.debug = workspace, debug
+    if version:
+        from tracker import __version__
+
+        typer.echo(f"mltrack {__version__}")
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        from tracker.tui import run_tui
+
+        run_tui(tracker(source="tui"))
+
+
+def _register() -> None:
+    from tracker.cli import days, overview
+
+    app.command("start")(days.start)
+    app.command("grade")(days.grade)
+    app.command("hint")(days.hint)
+    app.command("solution")(days.solution)
+    app.command("reset")(days.reset)
+    app.command("status")(overview.status)
+    app.command("plans")(overview.plans)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+def _print_error(message: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}")

@@ -1,0 +1,57 @@
+"""Commands on the whole course: status, plans."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tracker.cli import render
+from tracker.cli.app import tracker
+from tracker.cli.days import Json
+
+
+def status(json: Json = False) -> None:
+    """Every day of the active plan with its kind and status."""
+    from tracker.progress import completion, next_day, streak
+
+    t = tracker()
+    plan = t.plan
+    rows = t.rows(plan)
+    done, total = completion(rows)
+    current = streak(t.store.activity_dates(), t.now().date())
+    upcoming = next_day(plan, rows)
+    if json:
+        render.print_json({
+            "plan": plan.id, "title": plan.title,
+            "summary": {"passed": done, "gradable": total, "streak": current,
+                        "next": upcoming.day.label if upcoming else None},
+            "days": [r.to_dict() for r in rows],
+        })
+        return
+    render.console.print(render.status_table(plan, rows))
+    nxt = f"; next: {upcoming.day.label} ({upcoming.day.title})" if upcoming else ""
+    render.console.print(f"passed {done}/{total} gradable days · streak {current} day(s){nxt}")
+
+
+def plans(
+    use: Annotated[str | None, typer.Option("--use", help="Make this plan the active one.")] = None,
+    json: Json = False,
+) -> None:
+    """List the plans of this course (the active one is marked)."""
+    t = tracker()
+    if use:
+        t.use_plan(use)
+    active = t.plan.id
+    listing = [
+        {"id": p.id, "title": p.title, "days": len(p.days),
+         "gradable": len(p.challenge_days()), "active": p.id == active}
+        for p in t.plans().values()
+    ]
+    if json:
+        render.print_json(listing)
+        return
+    for p in listing:
+        mark = "[green]*[/]" if p["active"] else " "
+        render.console.print(f"{mark} [bold]{p['id']}[/]  {render.escape(p['title'])}  "
+                             f"[dim]{p['days']} days, {p['gradable']} graded[/]")

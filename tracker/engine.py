@@ -1,0 +1,238 @@
+"""The engine both faces call: resolve days, start, grade, record, commit, hints, status.
+
+No UI imports here: the CLI and the TUI render what these methods return.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from graders.results import GradeResult
+from tracker import gitops
+from tracker.catalog import Catalog, Challenge
+from tracker.errors import ContractError, Locked, NotStarted, UnknownDay
+from tracker.gitops import CommitOutcome
+from tracker.plan import Plan, PlanDay, load_plan
+from tracker.progress import DayRow, status_of
+from tracker.workspace import Workspace
+
+DEFAULT_PLAN = "ml150"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved day: the plan row and its challenge."""
+
+    plan: Plan
+    day: PlanDay
+    challenge: Challenge
+
+
+@dataclass
+class GradeOutcome:
+    target: Target
+    result: GradeResult
+    attempt_id: int | None = None
+    commit: CommitOutcome | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        data = {
+            "plan": self.target.plan.id, "day": self.target.day.day,
+            "challenge": r.challenge, "title": self.target.day.title,
+            "verdict": str(r.verdict), "message": r.message,
+            "passed": r.passed, "failed": r.failed, "skipped": r.skipped, "total": r.total,
+            "duration_s": r.duration_s,
+            "tests": [
+                {"nodeid": c.nodeid, "name": c.name, "outcome": str(c.outcome),
+                 "duration_s": c.duration_s, "message": c.message, "skip_kind": c.skip_kind}
+                for c in r.cases
+            ],
+            "metrics": [m.__dict__ for m in r.metrics],
+            "attempt_id": self.attempt_id,
+            "commit": self.commit.to_dict() if self.commit else None,
+        }
+        return data
+
+
+@dataclass(frozen=True)
+class Hint:
+    number: int  # 1-based
+    total: int
+    text: str
+    new: bool  # False when every hint was already used and this is a repeat
+
+
+def job_for(ch: Challenge, folder: Path, limits_scale: float = 1.0):
+    """The grading job for challenge `ch` against the solution in `folder`."""
+    from graders.runner import Job, Limits
+
+    limits = Limits(timeout_s=ch.timeout_s * limits_scale, memory_mb=ch.memory_mb)
+    return Job(challenge_id=ch.id, challenge_dir=ch.path, solution_dir=folder,
+               module=ch.module, api=ch.api, limits=limits)
+
+
+class Tracker:
+    """One workspace's course and record. `source` tags attempts (cli, tui, ci)."""
+
+    def __init__(self, workspace: Workspace, *, source: str = "cli",
+                 clock: Callable[[], datetime] | None = None):
+        self.ws = workspace
+        self.source = source
+        self.catalog = Catalog(workspace.challenges_dir)
+        self._clock = clock
+        self._plans: dict[str, Plan] | None = None
+        self._store = None
+
+    # ---- course ------------------------------------------------------------------------
+
+    def plans(self) -> dict[str, Plan]:
+        if self._plans is None:
+            paths = sorted(self.ws.plans_dir.glob("*.toml"))
+            if not paths:
+                raise ContractError(f"{self.ws.plans_dir}: no plan files (*.toml)")
+            plans = [load_plan(p) for p in paths]
+            self._plans = {p.id: p for p in plans}
+            if len(self._plans) != len(plans):
+                raise ContractError(f"{self.ws.plans_dir}: two plan files share an id")
+        return self._plans
+
+    @property
+    def plan(self) -> Plan:
+        """The active plan: the one chosen with `mltrack plans --use`, else ml150."""
+        plans = self.plans()
+        chosen = self.store.get_meta("active_plan") if self.ws.db_path.exists() else None
+        for candidate in (chosen, DEFAULT_PLAN):
+            if candidate in plans:
+                return plans[candidate]
+        return next(iter(plans.values()))
+
+    def use_plan(self, plan_id: str) -> Plan:
+        plans = self.plans()
+        if plan_id not in plans:
+            raise UnknownDay(f"unknown plan '{plan_id}'; plans: {', '.join(plans)}")
+        self.store.set_meta("active_plan", plan_id)
+        return plans[plan_id]
+
+    def resolve(self, text: str) -> Target:
+        plan = self.plan
+        day = plan.resolve(text)
+        return Target(plan, day, self.catalog.get(day.challenge))
+
+    def solution_dir(self, challenge: Challenge) -> Path:
+        return self.ws.solutions_dir / challenge.id
+
+    # ---- record ------------------------------------------------------------------------
+
+    @property
+    def store(self):
+        if self._store is None:
+            from tracker.store import Store, utcnow  # sqlmodel is only imported when needed
+
+            self._store = Store(self.ws.db_path, clock=self._clock or utcnow)
+        return self._store
+
+    def now(self) -> datetime:
+        return self.store.clock()
+
+    def rows(self, plan: Plan | None = None) -> list[DayRow]:
+        """Every row of the plan with its status."""
+        plan = plan or self.plan
+        states = self.store.states()
+        rows = []
+        for day in plan.days:
+            state = states.get(day.challenge) if day.challenge else None
+            started = bool(day.challenge) and (self.ws.solutions_dir / day.challenge).is_dir()
+            rows.append(DayRow(day, status_of(day, state, started),
+                               state.attempts if state else 0))
+        return rows
+
+    # ---- actions -----------------------------------------------------------------------
+
+    def start(self, text: str) -> tuple[Target, Path, bool]:
+        """Copy the starter to solutions/<id>/; returns (target, file, created)."""
+        target = self.resolve(text)
+        ch = target.challenge
+        folder = self.solution_dir(ch)
+        path = folder / ch.solution_file
+        created = not path.exists()
+        if created:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ch.starter_path, path)
+        self.store.mark_started(ch.id)
+        return target, path, created
+
+    def grade(self, text: str, *, solution: Path | None = None, record: bool = True,
+              commit: bool = True, on_event: Callable[[dict], None] | None = None,
+              limits_scale: float = 1.0) -> GradeOutcome:
+        """Grade a day. With `solution`, grade that folder instead (reviewers, CI)."""
+        from graders.runner import grade
+        from tracker.store.db import files_hash
+
+        target = self.resolve(text)
+        ch = target.challenge
+        folder = solution or self.solution_dir(ch)
+        if not folder.is_dir():
+            if solution is not None:
+                raise NotStarted(f"solution folder {folder} does not exist")
+            raise NotStarted(f"{target.day.label} is not started: run `mltrack start {target.day.label}`")
+        job = job_for(ch, folder, limits_scale)
+        started = self.now() if record else None
+        head = gitops.head_sha(self.ws.root) if record else None
+        result = grade(job, on_event=on_event)
+        outcome = GradeOutcome(target, result)
+        if not record:
+            return outcome
+        attempt = self.store.record_attempt(
+            plan=target.plan.id, day=target.day.day, result=result,
+            solution_hash=files_hash(folder), source=self.source, started_at=started,
+            git_head=head,
+        )
+        outcome.attempt_id = attempt.id
+        if commit:
+            self.store.checkpoint()
+            message = (f"mltrack: {target.day.label} {result.verdict} "
+                       f"({result.passed}/{result.total} checks passed)")
+            outcome.commit = gitops.commit_paths(self.ws.root, [folder, self.ws.db_path], message)
+        return outcome
+
+    def hint(self, text: str) -> Hint:
+        """The next unused hint (recorded), or the last one again when all are used."""
+        ch = self.resolve(text).challenge
+        index = self.store.use_hint(ch.id, len(ch.hints))
+        if index is None:
+            return Hint(len(ch.hints), len(ch.hints), ch.hints[-1], new=False)
+        return Hint(index + 1, len(ch.hints), ch.hints[index], new=True)
+
+    def hints_shown(self, text: str) -> list[str]:
+        ch = self.resolve(text).challenge
+        return list(ch.hints[: self.store.hints_used(ch.id)])
+
+    def reference(self, text: str) -> list[Path]:
+        """The reference solution's files, once the day has been passed."""
+        target = self.resolve(text)
+        state = self.store.state(target.challenge.id)
+        if state is None or state.passed_at is None:
+            raise Locked(f"the reference for {target.day.label} unlocks once you pass it")
+        ref = target.challenge.reference_dir
+        return sorted(p for p in ref.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+    def reset(self, text: str) -> tuple[Target, Path | None]:
+        """Restore the starter; the old solution is kept in .mltrack/backups/ (returned)."""
+        target = self.resolve(text)
+        folder = self.solution_dir(target.challenge)
+        backup = None
+        if folder.exists():
+            stamp = self.now().strftime("%Y%m%dT%H%M%S%f")
+            backup = self.ws.private_dir / "backups" / f"{target.challenge.id}-{stamp}"
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(folder), str(backup))
+        folder.mkdir(parents=True)
+        shutil.copyfile(target.challenge.starter_path, folder / target.challenge.solution_file)
+        self.store.mark_reset(target.challenge.id)
+        return target, backup

@@ -1,0 +1,80 @@
+"""Tables of progress.db. The schema itself is created by migrations (see migrations.py);
+these models must match it, which a test checks column for column."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+
+class Meta(SQLModel, table=True):
+    """Settings of this workspace's record (e.g. the active plan)."""
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class Attempt(SQLModel, table=True):
+    """One grading of one challenge."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan: str
+    day: int
+    challenge: str = Field(index=True)
+    started_at: datetime
+    finished_at: datetime
+    duration_s: float
+    verdict: str
+    message: str
+    passed: int
+    failed: int
+    skipped: int
+    total: int
+    solution_hash: str  # sha256 of the graded files: was this code graded before?
+    source: str  # cli | tui | ci
+    git_head: str | None = None  # HEAD when graded: the code history this attempt belongs to
+
+
+class CaseRecord(SQLModel, table=True):
+    """One check of one attempt."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="attempt.id", index=True)
+    nodeid: str
+    outcome: str
+    duration_s: float
+    message: str
+    details: str
+    skip_kind: str
+
+
+class MetricRecord(SQLModel, table=True):
+    """A figure a grader measured during an attempt (latency, speed-up, size ratio...)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="attempt.id", index=True)
+    name: str
+    value: float
+    unit: str
+    target: str
+    verdict: str
+    details: str  # JSON
+
+
+class HintUse(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    challenge: str = Field(index=True)
+    hint_index: int  # 0-based position in challenge.toml's hints
+    used_at: datetime
+
+
+class DayState(SQLModel, table=True):
+    """Where a learner stands on a challenge; derived from events, kept for fast reads."""
+
+    challenge: str = Field(primary_key=True)
+    status: str  # not-started | in-progress | passed | failed | skipped-hw | inconclusive
+    started_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    passed_at: datetime | None = None  # first pass; unlocks the reference solution
+    attempts: int = 0
