@@ -40,7 +40,8 @@ def static_uses(folder: Path) -> set[str]:
             if isinstance(node, ast.Import):
                 for a in node.names:
                     names.add(a.name)
-                    aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+                    top = a.name.split(".")[0]
+                    aliases[a.asname or top] = a.name if a.asname else top
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names.add(node.module)
                 for a in node.names:

@@ -38,7 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mltrack")
     group.addoption("--mltrack-solution", help="folder holding the learner's solution")
     group.addoption("--mltrack-module", default="solution", help="module the learner writes")
-    group.addoption("--mltrack-api", default="", help="comma-separated names the module must define")
+    group.addoption("--mltrack-api", default="",
+                    help="comma-separated names the module must define")
     group.addoption("--mltrack-report", help="JSON-lines file the results are written to")
 
 
@@ -84,7 +85,8 @@ def load_solution(config: pytest.Config) -> Any:
         _loaded["error"] = str(exc)
         _emit(config, "import_error", message=str(exc))
         pytest.fail(str(exc), pytrace=False)
-    missing = [n for n in config.getoption("--mltrack-api").split(",") if n and not hasattr(module, n)]
+    names = config.getoption("--mltrack-api").split(",")
+    missing = [n for n in names if n and not hasattr(module, n)]
     if missing:
         _emit(config, "api_missing", names=missing)
     _loaded["module"] = module
@@ -237,7 +239,7 @@ def _failure_message(report: pytest.TestReport) -> str:
     props = dict(report.user_properties)
     if "not_implemented" in props:
         text = props["not_implemented"]
-        return f"not implemented yet: {text}" if text else "not implemented yet (NotImplementedError)"
+        return f"not implemented yet: {text}" if text else "not implemented yet"
     crash = getattr(report.longrepr, "reprcrash", None)
     message = crash.message if crash is not None else str(report.longrepr).strip()
     # pytest.fail(..., pytrace=False) and plain asserts both read best as their first lines

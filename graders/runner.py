@@ -59,7 +59,8 @@ class Job:
 EventHandler = Callable[[dict[str, Any]], None]
 
 
-def grade(job: Job, on_event: EventHandler | None = None, keep_scratch: bool = False) -> GradeResult:
+def grade(job: Job, on_event: EventHandler | None = None,
+          keep_scratch: bool = False) -> GradeResult:
     """Grade `job` and return its result; never raises for anything the solution does."""
     scratch = Path(tempfile.mkdtemp(prefix=f"mltrack-{job.challenge_id}-"))
     try:
@@ -91,9 +92,9 @@ def _command(job: Job, scratch: Path) -> list[str]:
     return [
         sys.executable, "-m", "graders.child", str(job.limits.memory_mb),
         str(job.limits.file_bytes), "--",
-        "-p", "graders.plugin", "-p", "no:cacheprovider", "-p", "no:stepwise",
+        "-p", "graders.plugin", "-p", "no:cacheprovider",
         # tee-sys: output reaches stdout.log at once, so a flood meets the output cap
-        "--capture=tee-sys", "-q", "--color=no", "--no-header", "-o", "console_output_style=classic",
+        "--capture=tee-sys", "-q", "--color=no", "--no-header",
         "--rootdir", str(scratch / "grader"), "-c", os.devnull,
         "--mltrack-solution", str(scratch / "solution"),
         "--mltrack-module", job.module,

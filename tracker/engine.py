@@ -180,7 +180,8 @@ class Tracker:
         if not folder.is_dir():
             if solution is not None:
                 raise NotStarted(f"solution folder {folder} does not exist")
-            raise NotStarted(f"{target.day.label} is not started: run `mltrack start {target.day.label}`")
+            label = target.day.label
+            raise NotStarted(f"{label} is not started: run `mltrack start {label}`")
         job = job_for(ch, folder, limits_scale)
         started = self.now() if record else None
         head = gitops.head_sha(self.ws.root) if record else None

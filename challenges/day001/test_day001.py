@@ -42,7 +42,8 @@ def test_no_numpy_or_other_packages(solution_dir):
 @pytest.mark.parametrize("n", [1, 2, 7, 50])
 def test_vector_operations_match_numpy(solution, n):
     u, v, c = vec(n), vec(n), float(RNG.standard_normal())
-    expect.close(call_unchanged(solution.dot, u, v, what="dot"), np.dot(u, v), what="dot(u, v)", **TOL)
+    dotted = call_unchanged(solution.dot, u, v, what="dot")
+    expect.close(dotted, np.dot(u, v), what="dot(u, v)", **TOL)
     added = call_unchanged(solution.add, u, v, what="add")
     assert isinstance(added, list), f"add must return a list, got {type(added).__name__}"
     expect.close(added, np.add(u, v), what="add(u, v)", **TOL)
@@ -81,7 +82,8 @@ def test_matmul_is_not_commutative(solution):
 
 
 def test_integer_inputs(solution):
-    expect.close(solution.matmul([[1, 2, 3]], [[4], [5], [6]]), [[32]], what="matmul of ints", **TOL)
+    product = solution.matmul([[1, 2, 3]], [[4], [5], [6]])
+    expect.close(product, [[32]], what="matmul of ints", **TOL)
     assert solution.dot([1, 2], [3, 4]) == 11
 
 
@@ -107,4 +109,5 @@ def test_ragged_matrices_raise(solution):
                   what="matmul", why="a ragged left matrix")
     expect.raises(ValueError, solution.matmul, [[1.0, 2.0]], ragged,
                   what="matmul", why="a ragged right matrix")
-    expect.raises(ValueError, solution.matvec, ragged, [1.0, 2.0], what="matvec", why="a ragged matrix")
+    expect.raises(ValueError, solution.matvec, ragged, [1.0, 2.0],
+                  what="matvec", why="a ragged matrix")

@@ -29,7 +29,8 @@ class _Group(TyperGroup):
             if options.debug:
                 raise
             _print_error(str(exc))
-            raise typer.Exit(EXIT_INTERNAL if isinstance(exc, StoreError) else exc.exit_code) from None
+            code = EXIT_INTERNAL if isinstance(exc, StoreError) else exc.exit_code
+            raise typer.Exit(code) from None
         except KeyboardInterrupt:
             _print_error("interrupted")
             raise typer.Exit(130) from None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import event, func
 from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine, select
 
 from graders.results import GradeResult
 from tracker.errors import StoreError
@@ -45,7 +45,8 @@ class Store:
         self.path = path
         self.clock = clock
         self._check_header()
-        self.engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        self.engine = create_engine(f"sqlite:///{path}",
+                                    connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(self.engine, "connect", _on_connect)
         event.listen(self.engine, "begin", _on_begin)
         try:
@@ -266,7 +267,8 @@ def _explain(path: Path, exc: Exception) -> str:
 def files_hash(folder: Path) -> str:
     """sha256 over the relative paths and contents of the files in `folder`."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    files = (p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in sorted(files):
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -20,12 +20,12 @@ def _shape(A):
 
 def dot(u, v):
     _check_same_length(u, v, "dot")
-    return sum(a * b for a, b in zip(u, v))
+    return sum(a * b for a, b in zip(u, v, strict=True))
 
 
 def add(u, v):
     _check_same_length(u, v, "add")
-    return [a + b for a, b in zip(u, v)]
+    return [a + b for a, b in zip(u, v, strict=True)]
 
 
 def scale(c, v):

@@ -1,0 +1,66 @@
+# mistake: Householder QR without normalising the signs of R's diagonal
+# expect: negative diagonal
+
+import numpy as np
+
+
+def _square(A, what):
+    A = np.array(A, dtype=float)  # a copy: the caller's array is never touched
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"{what} needs a square matrix, got shape {A.shape}")
+    return A
+
+
+def lu(A):
+    U = _square(A, "lu")
+    n = U.shape[0]
+    P, L = np.eye(n), np.eye(n)
+    for k in range(n - 1):
+        pivot = k + int(np.argmax(np.abs(U[k:, k])))
+        if pivot != k:
+            U[[k, pivot]] = U[[pivot, k]]
+            P[[k, pivot]] = P[[pivot, k]]
+            L[[k, pivot], :k] = L[[pivot, k], :k]  # multipliers found so far move with their rows
+        if U[k, k] == 0.0:
+            continue  # the whole column below is zero: nothing to eliminate
+        L[k + 1:, k] = U[k + 1:, k] / U[k, k]
+        U[k + 1:, k:] -= np.outer(L[k + 1:, k], U[k, k:])
+        U[k + 1:, k] = 0.0  # exact zeros below the pivot
+    return P, L, U
+
+
+def qr(A):
+    A = np.array(A, dtype=float)
+    if A.ndim != 2 or A.shape[0] < A.shape[1]:
+        raise ValueError(f"qr needs an m x n matrix with m >= n, got shape {A.shape}")
+    m, n = A.shape
+    R = A.copy()
+    Q_full = np.eye(m)
+    for k in range(n):
+        x = R[k:, k]
+        alpha = np.linalg.norm(x)
+        if alpha == 0.0:
+            continue
+        v = x.copy()
+        v[0] += np.copysign(alpha, x[0])  # the sign that avoids cancellation
+        v /= np.linalg.norm(v)
+        R[k:, :] -= 2.0 * np.outer(v, v @ R[k:, :])
+        Q_full[:, k:] -= 2.0 * np.outer(Q_full[:, k:] @ v, v)
+    Q, R = Q_full[:, :n], np.triu(R[:n, :])
+    return Q, R
+
+
+def solve(A, b):
+    A = _square(A, "solve")
+    b = np.asarray(b, dtype=float)
+    if b.shape != (A.shape[0],):
+        raise ValueError(f"b must have length {A.shape[0]}, got shape {b.shape}")
+    P, L, U = lu(A)
+    n = A.shape[0]
+    y = P @ b
+    for i in range(n):  # L y = P b, L unit lower triangular
+        y[i] -= L[i, :i] @ y[:i]
+    x = np.zeros(n)
+    for i in reversed(range(n)):  # U x = y
+        x[i] = (y[i] - U[i, i + 1:] @ x[i + 1:]) / U[i, i]
+    return x
