@@ -1,0 +1,142 @@
+"""The grading runner: every way a solution can behave ends in a verdict with a clear
+message, within the time limit, and leaves no process behind."""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+import pytest
+
+from graders.results import Outcome, Verdict
+from graders.runner import Job, Limits, grade
+
+LIMITS = Limits(timeout_s=3, memory_mb=400)
+
+
+@pytest.fixture
+def run(workspace, write_solution):
+    def run(source: str, challenge: str = "add", limits: Limits = LIMITS, **kw):
+        folder = write_solution(challenge, source)
+        job = Job(challenge, workspace.challenges_dir / challenge, folder,
+                  api=("add",) if challenge == "add" else ("device_name",), limits=limits)
+        return grade(job, **kw)
+
+    return run
+
+
+def test_a_correct_solution_passes_with_every_check_listed(run):
+    result = run("add_pass")
+    assert result.verdict == Verdict.PASSED
+    assert [c.name for c in result.cases] == ["test_small_integers", "test_negative_numbers"]
+    assert all(c.outcome == Outcome.PASSED for c in result.cases)
+    assert (result.passed, result.failed, result.total) == (2, 0, 2)
+
+
+def test_a_wrong_solution_fails_with_the_assertion_in_the_message(run):
+    result = run("add_fail")
+    assert result.verdict == Verdict.FAILED
+    assert result.failed == 2
+    assert "assert -1 == 5" in result.cases[0].message
+    assert "test_small_integers" in result.message
+
+
+def test_the_untouched_starter_is_reported_as_not_implemented(run, workspace):
+    starter = (workspace.challenges_dir / "add" / "starter.py").read_text()
+    result = run(starter)
+    assert result.verdict == Verdict.FAILED
+    assert result.cases[0].message == "not implemented yet: add"
+
+
+@pytest.mark.parametrize("source,needle", [
+    ("add_syntax_error", "solution.py has a syntax error at line 1"),
+    ("add_import_error", "No module named 'no_such_package_for_mltrack'"),
+    ("add_sys_exit_at_import", "called sys.exit('bye') while being imported"),
+])
+def test_a_solution_that_cannot_be_imported_is_an_error(run, source, needle):
+    result = run(source)
+    assert result.verdict == Verdict.ERROR
+    assert needle in result.message
+    assert all(c.outcome == Outcome.ERROR for c in result.cases)
+
+
+def test_a_missing_function_is_named(run):
+    result = run("add_missing_api")
+    assert result.verdict == Verdict.FAILED
+    assert result.message.startswith("solution.py does not define add")
+
+
+def test_an_endless_loop_times_out_within_the_limit(run):
+    start = time.monotonic()
+    result = run("add_loop")
+    assert time.monotonic() - start < LIMITS.timeout_s + 3
+    assert result.verdict == Verdict.TIMEOUT
+    assert "stopped after 3 s" in result.message and "test_small_integers" in result.message
+    assert result.cases[0].outcome == Outcome.ERROR
+    assert result.cases[1].outcome == Outcome.NOT_RUN
+
+
+@pytest.mark.parametrize("source,needle", [
+    ("add_segfault", "killed by SIGSEGV"),
+    ("add_os_exit", "exited with code 3 before grading finished"),
+    ("add_flood", "printed more than 2 MB of output"),
+    ("add_memory_bomb", "used more than 400 MB of memory"),
+])
+def test_a_solution_that_kills_the_process_is_a_crash(run, source, needle):
+    result = run(source)
+    assert result.verdict == Verdict.CRASHED
+    assert needle in result.message
+    assert "while running test_small_integers" in result.message
+
+
+def test_children_of_the_solution_are_reaped(run, tmp_path):
+    pid_file = tmp_path / "child.pid"
+    source = (
+        "import subprocess, sys\n\n\ndef add(a, b):\n"
+        "    # a child that leaves the process group and would outlive the grade\n"
+        "    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],\n"
+        "                             start_new_session=True)\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "    return a + b\n"
+    )
+    result = run(source)
+    assert result.verdict == Verdict.PASSED
+    pid = int(pid_file.read_text())
+    time.sleep(0.2)
+    try:
+        alive = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        alive = False
+    assert not alive, "a process started by the solution outlived the grade"
+
+
+def test_hardware_checks_are_skipped_with_their_reason_not_passed(run):
+    result = run("def device_name():\n    return 'cpu'\n", challenge="gpu-only")
+    assert result.verdict == Verdict.PASSED
+    skipped = [c for c in result.cases if c.outcome == Outcome.SKIPPED]
+    assert len(skipped) == 1 and result.passed == 1
+    assert skipped[0].skip_kind == "hardware"
+    assert skipped[0].message == "needs nvidia-gpu: this test course never has one"
+    assert "1 skipped (needs nvidia-gpu" in result.message
+
+
+def test_live_events_arrive_while_grading(run):
+    events = []
+    run("add_pass", on_event=events.append)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "finish"
+    assert kinds.count("case") == 2 and "collected" in kinds
+
+
+def test_the_learners_files_and_the_course_are_untouched(run, workspace):
+    source = "def add(a, b):\n    open('solution.py', 'w').write('wiped')\n    return a + b\n"
+    run(source)
+    assert (workspace.solutions_dir / "add" / "solution.py").read_text() == source
+    assert not list(workspace.root.rglob("__pycache__"))
+
+
+def test_the_reference_is_not_within_reach_of_the_scratch_copy(run):
+    probe = ("import pathlib\n\ndef add(a, b):\n"
+             "    found = list(pathlib.Path('..').rglob('reference'))\n"
+             "    return a + b + len(found)\n")
+    assert run(probe).verdict == Verdict.PASSED
