@@ -1,0 +1,1 @@
+"""Small deterministic data sets that graders and learners' solutions share (offline)."""
