@@ -68,6 +68,21 @@ class Hint:
     new: bool  # False when every hint was already used and this is a repeat
 
 
+def _peek_meta(db: Path, key: str) -> str | None:
+    """One setting of progress.db through plain sqlite3; None when it cannot be read."""
+    import sqlite3
+    from contextlib import closing
+
+    if not db.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(db, timeout=0.5)) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
 def job_for(ch: Challenge, folder: Path, limits_scale: float = 1.0):
     """The grading job for challenge `ch` against the solution in `folder`."""
     from graders.runner import Job, Limits
@@ -107,6 +122,16 @@ class Tracker:
         """The active plan: the one chosen with `mltrack plans --use`, else ml150."""
         plans = self.plans()
         chosen = self.store.get_meta("active_plan") if self.ws.db_path.exists() else None
+        for candidate in (chosen, DEFAULT_PLAN):
+            if candidate in plans:
+                return plans[candidate]
+        return next(iter(plans.values()))
+
+    def quick_plan(self) -> Plan:
+        """The active plan, read without opening the store (no sqlmodel import) so the TUI
+        can draw it at once; `plan` stays authoritative once the store is open."""
+        plans = self.plans()
+        chosen = _peek_meta(self.ws.db_path, "active_plan")
         for candidate in (chosen, DEFAULT_PLAN):
             if candidate in plans:
                 return plans[candidate]

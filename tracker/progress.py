@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from tracker.plan import Plan, PlanDay
-from tracker.store.models import DayState
+
+if TYPE_CHECKING:  # importing the store pulls in sqlmodel (~0.4 s): not for reading a plan
+    from tracker.store.models import DayState
 
 # Display order and meaning of every status a plan row can have.
 STATUSES = {

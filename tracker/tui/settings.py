@@ -1,0 +1,20 @@
+"""Settings of one TUI session (the tests fix what would make a frame vary)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TuiSettings:
+    watch_interval_s: float = 0.5  # how often watch mode looks at the solution folder
+    commit: bool = True  # commit each grade, as `mltrack grade` does
+    timezone: tzinfo | None = None  # for attempt times; None: this machine's local time
+    cursor_blink: bool = True
+    warm_up: bool = True  # after the first frame, import what opening a day needs
+    # this machine as plain data (hardware.detect.snapshot); None: detect it when asked
+    hardware_probe: Callable[[Path], dict[str, Any]] | None = None

@@ -1,0 +1,1 @@
+"""The widgets of the TUI, one module each; their styles are in widgets.tcss."""
