@@ -16,6 +16,9 @@ MIN_ACCURACY = 0.90
 
 # Tiny models: one thread is as fast as two, and far faster on a busy machine (no spinning).
 torch.set_num_threads(1)
+# The first optimiser step imports torch._dynamo, which wraps torch.manual_seed; import it
+# before the grade starts so that wrapping is not mistaken for the solution's doing.
+import torch._dynamo  # noqa: E402, F401
 
 
 def test_no_library_recurrent_layers(solution_dir):
