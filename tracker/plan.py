@@ -102,17 +102,16 @@ class Plan:
 
     def _unknown_message(self, text: str, number: int | None) -> str:
         first, last = self.days[0].day, max(d.until or d.day for d in self.days)
+        span = f"plan {self.id} has days {first}–{last}"
         if number is not None:
             near = sorted(self.days, key=lambda d: abs(d.day - number))[:3]
-            hints = [d.label for d in sorted(near, key=lambda d: d.day)]
+            closest = [d.label for d in sorted(near, key=lambda d: d.day)]
         else:
             names = [d.label for d in self.days] + [d.challenge for d in self.days if d.challenge]
-            hints = difflib.get_close_matches(text.strip().lower(), names, n=3, cutoff=0.5)
-            hints = hints or [self.days[0].label]
-        return (
-            f"unknown day '{text}': plan {self.id} has days {first}–{last}; "
-            f"closest: {', '.join(hints)}"
-        )
+            closest = difflib.get_close_matches(text.strip().lower(), names, n=3, cutoff=0.6)
+        if closest:
+            return f"unknown day {text!r}: {span}; closest: {', '.join(closest)}"
+        return f"unknown day {text!r}: {span}; write a day as day53, 53 or day053"
 
 
 def parse_day_number(text: str) -> int | None:

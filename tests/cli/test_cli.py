@@ -85,7 +85,8 @@ def test_start_hint_solution_reset_round_trip(cli, workspace):
     assert "hint 1/2" in cli("hint", "1").stdout
     locked = cli("solution", "1")
     assert locked.exit_code == 2 and "unlocks once you pass" in locked.stderr
-    (workspace.solutions_dir / "add" / "solution.py").write_text("def add(a, b):\n    return a + b\n")
+    solution = workspace.solutions_dir / "add" / "solution.py"
+    solution.write_text("def add(a, b):\n    return a + b\n")
     assert cli("grade", "1").exit_code == 0
     assert "return a + b" in cli("solution", "1").stdout
     reset = cli("reset", "1", "--yes")

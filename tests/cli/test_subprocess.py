@@ -52,7 +52,8 @@ def test_the_real_command_fails_cleanly_on_an_unknown_day(workspace):
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["status"], ["status", "--json"], ["grade", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["status"], ["status", "--json"],
+                                  ["grade", "--help"]])
 def test_start_up_imports_nothing_heavy(workspace, argv):
     assert modules_loaded_by(workspace, *argv) == []
 

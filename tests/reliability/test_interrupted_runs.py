@@ -1,0 +1,116 @@
+"""Killing mltrack mid-grade (SIGKILL or Ctrl-C) loses nothing and leaves no process; many
+graders at once lose no attempt."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psutil
+import pytest
+
+SLOW_PASS = "import time\n\n\ndef add(a, b):\n    time.sleep(0.4)\n    return a + b\n"
+LOOP = "def add(a, b):\n    while True:\n        pass\n"
+
+
+def mltrack(workspace, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "MLTRACK_WORKSPACE": str(workspace.root)}
+    return subprocess.Popen([sys.executable, "-c", "from tracker.cli import main; main()", *args],
+                            env=env, cwd=workspace.root, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def integrity(workspace) -> str:
+    with sqlite3.connect(workspace.db_path) as raw:
+        return raw.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def attempts(workspace) -> int:
+    with sqlite3.connect(workspace.db_path) as raw:
+        return raw.execute("SELECT count(*) FROM attempt").fetchone()[0]
+
+
+def grading_children(parent_pid: int) -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = p.info.get("cmdline") or []
+        if "graders.child" in cmd and str(parent_pid) not in cmd:
+            found.append(p)
+    return found
+
+
+def wait_for_child(proc: subprocess.Popen, timeout: float = 20) -> psutil.Process:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            try:
+                if "graders.child" in " ".join(child.cmdline()):
+                    return child
+            except psutil.Error:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("the grading child never started")
+
+
+def gone(p: psutil.Process, timeout: float = 5) -> bool:
+    try:
+        p.wait(timeout=timeout)
+    except psutil.TimeoutExpired:
+        return False
+    except psutil.NoSuchProcess:
+        pass
+    return True
+
+
+def test_eight_graders_at_once_lose_no_attempt(workspace, write_solution):
+    write_solution("add", SLOW_PASS)
+    first = mltrack(workspace, "status")  # creates the db before the rush
+    first.communicate(timeout=60)
+
+    def grade(_):
+        proc = mltrack(workspace, "grade", "day1", "--json")
+        out, err = proc.communicate(timeout=240)
+        return proc.returncode, err
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(grade, range(8)))
+    assert [code for code, _ in results] == [0] * 8, [err for _, err in results]
+    assert attempts(workspace) == 8
+    assert integrity(workspace) == "ok"
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3, 1.0])
+def test_sigkill_mid_grade_leaves_the_db_consistent_and_no_orphan(workspace, write_solution,
+                                                                  delay):
+    write_solution("add", LOOP)
+    proc = mltrack(workspace, "grade", "day1")
+    child = wait_for_child(proc)
+    time.sleep(delay)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert gone(child), "the grading child outlived a SIGKILLed mltrack"
+    if workspace.db_path.exists():
+        assert integrity(workspace) == "ok"
+    write_solution("add", "add_pass")
+    again = mltrack(workspace, "grade", "day1", "--json")
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert integrity(workspace) == "ok"
+
+
+def test_ctrl_c_stops_the_grade_cleanly(workspace, write_solution):
+    write_solution("add", LOOP)
+    proc = mltrack(workspace, "grade", "day1")
+    child = wait_for_child(proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted" in err
+    assert "Traceback" not in err
+    assert gone(child)
+    if workspace.db_path.exists():
+        assert integrity(workspace) == "ok"
