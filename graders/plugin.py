@@ -8,7 +8,6 @@ as it happens, so the parent learns what ran even if the process dies mid-test.
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 import sys
 import traceback
@@ -17,20 +16,23 @@ from typing import Any
 
 import pytest
 
+from graders import integrity
 from graders.requires import HardwareSkip, Inconclusive, PackageSkip
 
 MESSAGE_CHARS = 500
 DETAIL_CHARS = 4000
 _reporter_key = pytest.StashKey["Reporter"]()
+_guard_key = pytest.StashKey[integrity.ModuleGuard]()
 _cases_key = pytest.StashKey[dict]()
 
 
 class Reporter:
-    def __init__(self, path: str):
+    def __init__(self, path: str, key: bytes | None = None):
         self._file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._signer = integrity.Signer(key)  # signed lines: the solution cannot forge them
 
     def emit(self, event: str, **data: Any) -> None:
-        self._file.write(json.dumps({"event": event, **data}, default=str) + "\n")
+        self._file.write(self._signer.line({"event": event, **data}))
         self._file.flush()
 
 
@@ -47,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_cases_key] = {}
     path = config.getoption("--mltrack-report")
     if path:
-        config.stash[_reporter_key] = Reporter(path)
+        config.stash[_reporter_key] = Reporter(path, integrity.take_key())
         _emit(config, "start")
 
 
@@ -85,6 +87,10 @@ def load_solution(config: pytest.Config) -> Any:
         _loaded["error"] = str(exc)
         _emit(config, "import_error", message=str(exc))
         pytest.fail(str(exc), pytrace=False)
+    tampered = _guard(config, "while the solution was imported")
+    if tampered:
+        _loaded["error"] = tampered
+        pytest.fail(tampered, pytrace=False)
     names = config.getoption("--mltrack-api").split(",")
     missing = [n for n in names if n and not hasattr(module, n)]
     if missing:
@@ -97,6 +103,11 @@ def _import(folder: Path, name: str) -> Any:
     path = folder / f"{name}.py"
     if not path.is_file():
         raise SolutionImportError(f"{name}.py not found in the solution folder")
+    hiding = integrity.shadowing(folder, name)  # e.g. a numpy.py that would fake the oracle
+    if hiding:
+        raise SolutionImportError(
+            f"the solution folder has {', '.join(hiding)}, which would hide the installed "
+            "module(s) of that name from the grader: rename it")
     sys.path.insert(0, str(folder))  # so the solution can import its own helper modules
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -168,6 +179,18 @@ def _config_of(_report: Any) -> pytest.Config | None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     _emit(session.config, "collected", nodeids=[item.nodeid for item in session.items])
+    guard = integrity.ModuleGuard(session.config.rootpath)  # before any learner code runs
+    guard.baseline()
+    session.config.stash[_guard_key] = guard
+
+
+def _guard(config: pytest.Config, when: str) -> str:
+    """What the solution changed in the grader's modules (reported once), or ''."""
+    guard = config.stash.get(_guard_key, None)
+    message = guard.check(when) if guard is not None else ""
+    if message and guard.first_report():
+        _emit(config, "tampered", message=message)
+    return message
 
 
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
@@ -219,6 +242,9 @@ def pytest_runtest_logfinish(nodeid: str, location: Any) -> None:
     config = _config_of(None)
     if config is not None:
         case = config.stash[_cases_key].get(nodeid, {"outcome": "error", "message": "no report"})
+        tampered = _guard(config, f"during {nodeid.split('::')[-1]}")
+        if tampered:
+            case = {**case, "outcome": "error", "message": tampered}
         _emit(config, "case", nodeid=nodeid, **case)
 
 

@@ -9,7 +9,6 @@ into a GradeResult. Learner code never runs in the parent.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -26,6 +25,7 @@ from typing import Any
 import psutil
 
 import graders
+from graders import integrity
 from graders.results import CaseResult, GradeResult, Metric, Outcome, Verdict
 
 POLL_S = 0.05
@@ -117,6 +117,7 @@ def _environment(job: Job, scratch: Path) -> dict[str, str]:
         MPLBACKEND="Agg",
         ORT_DISABLE_TELEMETRY="1",
         MLTRACK_GRADING="1",
+        PYTHONSAFEPATH="1",  # the child's cwd (the solution) must not shadow pytest or graders
     )
     env[TOKEN_VAR] = uuid.uuid4().hex
     env.update(job.env)
@@ -134,6 +135,7 @@ class _Supervisor:
         self.seen: dict[int, psutil.Process] = {}  # every descendant, to reap escapees
         self._offset = 0
         self._partial = b""
+        self.verifier = integrity.Verifier(None)  # _supervise gives it this run's key
 
     def read_events(self) -> None:
         path = self.scratch / "report.jsonl"
@@ -148,11 +150,9 @@ class _Supervisor:
         lines = data.split(b"\n")
         self._partial = lines.pop()
         for line in lines:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue  # a line the child garbled while dying
-            if isinstance(event, dict) and "event" in event:
+            # None: a line the child garbled while dying; a forged line: a `tampered` event
+            event = self.verifier.parse(line)
+            if event is not None:
                 self.events.append(event)
                 self.on_event(event)
 
@@ -236,18 +236,23 @@ def _size(path: Path) -> int:
 
 
 def _supervise(job: Job, scratch: Path, on_event: EventHandler) -> GradeResult:
+    grader_files = integrity.tree_digest(scratch / "grader")
+    key, key_file = integrity.write_key(scratch)  # the plugin reads and deletes it
     with (scratch / "stdout.log").open("wb") as out, (scratch / "stderr.log").open("wb") as err:
         env = _environment(job, scratch)
+        env[integrity.KEY_VAR] = str(key_file)
         proc = subprocess.Popen(
             _command(job, scratch), cwd=scratch / "solution", env=env,
             stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
         )
         sup = _Supervisor(job, scratch, proc, on_event, env[TOKEN_VAR])
+        sup.verifier = integrity.Verifier(key)
         try:
             stopped, elapsed = sup.watch()
         finally:
             sup.kill_all()  # also reaps children a finished child left running
         sup.read_events()
+    sup.events += integrity.grader_changes(scratch / "grader", grader_files)
     tail = _tail(scratch / "stdout.log") + _tail(scratch / "stderr.log")
     result = interpret(job, sup.events, proc.returncode, stopped)
     result.duration_s = round(elapsed, 3)
@@ -305,7 +310,9 @@ def interpret(job: Job, events: list[dict[str, Any]], returncode: int | None,
     result = GradeResult(job.challenge_id, Verdict.PASSED, "", ordered, metrics)
 
     where = f" while running {_short(running)}" if running else ""
-    if stopped == "timeout":
+    if "tampered" in by_kind:  # first: a forged or patched run says nothing else reliably
+        result.verdict, result.message = Verdict.ERROR, by_kind["tampered"][0]["message"]
+    elif stopped == "timeout":
         result.verdict, result.message = Verdict.TIMEOUT, death + where
     elif death:
         result.verdict, result.message = Verdict.CRASHED, death + where

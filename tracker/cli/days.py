@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli import render
+from tracker.cli import ci, render
 from tracker.cli.app import EXIT_FAILED, EXIT_NO_VERDICT, tracker
 
 
@@ -24,6 +24,10 @@ Day = Annotated[str, typer.Argument(
     show_default=False,
 )]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+OptionalDay = Annotated[str | None, typer.Argument(
+    help="A day of the active plan: day53, 53 or day053 (or use --changed / --all).",
+    autocompletion=_complete_day, show_default=False,
+)]
 
 
 def start(day: Day, json: Json = False) -> None:
@@ -42,7 +46,7 @@ def start(day: Day, json: Json = False) -> None:
 
 
 def grade(
-    day: Day,
+    day: OptionalDay = None,
     solution: Annotated[Path | None, typer.Option(
         "--solution", "-s", exists=True, file_okay=False, resolve_path=True,
         help="Grade this folder instead of solutions/<day>/ (not recorded, not committed).",
@@ -50,12 +54,34 @@ def grade(
     json: Json = False,
     no_commit: Annotated[bool, typer.Option(
         "--no-commit", help="Record the attempt but do not commit it.")] = False,
+    changed: ci.Changed = False,
+    since: ci.Since = None,
+    all_: ci.All = False,
+    ci_mode: ci.Ci = False,
+    junit: ci.Junit = None,
+    summary: ci.Summary = None,
+    plan: ci.PlanName = None,
+    manifest: ci.Manifest = None,
+    hardware: ci.Hardware = None,
+    skip_hardware: ci.SkipHardware = False,
 ) -> None:
     """Grade a day's solution in a sandboxed child process, record it and commit it.
 
     Exit code 0 only when the day passed; 1 when it did not; 3 when no verdict is possible
     here (a noisy measurement, or every check needs hardware this machine lacks).
+    With --changed, --all or --ci (see `mltrack grade --help`): 0 when no graded day failed,
+    1 when one did or a course file differs from the manifest.
     """
+    if changed or all_ or ci_mode or junit or summary or hardware or skip_hardware:
+        ci.grade_many(day=day, changed=changed, since=since, all_=all_, ci=ci_mode,
+                      junit=junit, summary=summary, plan=plan, manifest=manifest,
+                      hardware=hardware, skip_hardware=skip_hardware, json=json,
+                      no_commit=no_commit, solution=solution)
+    if day is None:
+        raise typer.BadParameter("give a DAY, or --changed / --all", param_hint="DAY")
+    if since or plan or manifest:
+        raise typer.BadParameter("--since, --plan and --manifest go with --changed, --all "
+                                 "or --ci", param_hint="DAY")
     t = tracker()
     with _progress(enabled=not json and render.console.is_terminal) as on_event:
         outcome = t.grade(day, solution=solution, record=solution is None,

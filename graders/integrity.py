@@ -1,0 +1,296 @@
+"""Tamper evidence for a grade: signed report lines, a guard over the grader's modules and
+a digest of the grader's scratch copy.
+
+The learner's code runs in the grading child, in the same process as pytest and the
+plugin, so nothing here is absolute: a solution written to defeat this code, knowing it,
+can. What it does is turn the easy ways of faking a pass into an `error` verdict that
+names what was done (SECURITY.md lists what is and is not covered):
+
+- Report lines. Every event the plugin writes carries a sequence number and an HMAC under
+  a key the parent hands over in a file that the plugin reads and deletes before any
+  learner code runs. A line the solution writes into the report file has no valid MAC, a
+  replayed or dropped line breaks the sequence: the parent turns either into a `tampered`
+  event.
+- Module guard. After collection (before the learner's module is imported) the plugin
+  snapshots the globals of the test modules, of `graders.*`, of pytest's public API and
+  of the oracle libraries already loaded (numpy, scipy, torch, sklearn, math, builtins),
+  including the code and defaults of their functions. After the import and after every
+  check it compares; a replaced, removed or (in a test module) added name is tampering.
+- Grader files. The parent hashes the scratch copy of the grader before the child starts
+  and after it ends; a changed, added or removed file (say, expected outputs in data/
+  overwritten by the solution) is tampering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import secrets
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+KEY_VAR = "MLTRACK_REPORT_KEY_FILE"
+_MAC_CHARS = 32
+_MAC_SUFFIX = len(', "mac": "') + _MAC_CHARS + len('"}')
+
+
+# ---- signed report lines ------------------------------------------------------------------
+
+
+def write_key(scratch: Path) -> tuple[bytes, Path]:
+    """A fresh key in a file only this user can read; the child's plugin deletes it."""
+    key = secrets.token_bytes(32)
+    path = scratch / "report.key"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.hex().encode())
+    return key, path
+
+
+def take_key() -> bytes | None:
+    """In the child: read the key file named in the environment and delete it (and the
+    variable), so code that runs later in this process or its children cannot read it."""
+    path = os.environ.pop(KEY_VAR, None)
+    if not path:
+        return None
+    try:
+        key = bytes.fromhex(Path(path).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        key = None
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    return key
+
+
+def _mac(key: bytes, payload: str) -> str:
+    return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()[:_MAC_CHARS]
+
+
+class Signer:
+    """Serialises events as JSON lines; with a key, each line carries `seq` and `mac`."""
+
+    def __init__(self, key: bytes | None):
+        self._key = key
+        self._seq = itertools.count()
+
+    def line(self, event: dict[str, Any]) -> str:
+        if self._key is None:
+            return json.dumps(event, default=str) + "\n"
+        payload = json.dumps({**event, "seq": next(self._seq)}, default=str)
+        return f'{payload[:-1]}, "mac": "{_mac(self._key, payload)}"}}\n'
+
+
+class Verifier:
+    """The parent's side: parse a report line, check its MAC and sequence number."""
+
+    def __init__(self, key: bytes | None):
+        self.key = key
+        self.expected = 0
+        self.tampered = False
+
+    def parse(self, raw: bytes) -> dict[str, Any] | None:
+        """The event on this line; None for a garbled line (a child dying mid-write); a
+        `tampered` event (once) for a line the grader did not write."""
+        try:
+            text = raw.decode("utf-8")
+            event = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(event, dict) or "event" not in event:
+            return None
+        if self.key is None:
+            return event
+        payload = text[:-_MAC_SUFFIX] + "}"
+        mac = event.pop("mac", None)
+        seq = event.pop("seq", None)
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(self.key, payload)):
+            return self._flag("the grading report has a line the grader did not write "
+                              "(did the solution write to the report file?)")
+        if seq != self.expected:
+            return self._flag("the grading report's lines were replayed, reordered or removed")
+        self.expected += 1
+        return event
+
+    def _flag(self, why: str) -> dict[str, Any] | None:
+        if self.tampered:
+            return None
+        self.tampered = True
+        return {"event": "tampered", "message": f"tampering detected: {why}"}
+
+
+# ---- the grader's files -------------------------------------------------------------------
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """{relative path: sha256} of every file under `folder`."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            found[path.relative_to(folder).as_posix()] = hashlib.sha256(
+                path.read_bytes()).hexdigest()
+    return found
+
+
+def grader_changes(folder: Path, before: dict[str, str]) -> list[dict[str, Any]]:
+    """A `tampered` event when the files under `folder` differ from `before`, else []."""
+    after = tree_digest(folder)
+    changed = sorted(p for p in before.keys() & after.keys() if before[p] != after[p])
+    added, removed = sorted(after.keys() - before.keys()), sorted(before.keys() - after.keys())
+    parts = [f"{what} {', '.join(paths)}" for what, paths in
+             (("changed", changed), ("added", added), ("removed", removed)) if paths]
+    if not parts:
+        return []
+    return [{"event": "tampered",
+             "message": "tampering detected: the grader's files were modified while grading "
+                        f"({'; '.join(parts)})"}]
+
+
+# ---- the module guard ---------------------------------------------------------------------
+
+# Oracles graders compare against, and pytest's public API; watched when already loaded.
+LIBRARIES = (
+    "builtins", "math", "cmath", "statistics", "pytest", "_pytest.python_api",
+    "_pytest.outcomes", "numpy", "numpy.linalg", "numpy.testing", "numpy.random", "numpy.fft",
+    "scipy", "scipy.linalg", "scipy.special", "scipy.stats", "scipy.optimize", "scipy.sparse",
+    "torch", "torch.nn.functional", "torch.testing", "torch.linalg", "sklearn.metrics",
+    "onnxruntime",
+)
+
+
+def _function_parts(value: Any) -> tuple | None:
+    if isinstance(value, types.FunctionType):
+        kw = value.__kwdefaults__
+        return (value.__code__, value.__defaults__,
+                tuple(kw.items()) if kw is not None else None)
+    return None
+
+
+class _Watched:
+    """One module's namespace at baseline (strong references, so no id is ever reused)."""
+
+    def __init__(self, name: str, module: types.ModuleType, owned: bool):
+        self.name, self.module, self.owned = name, module, owned
+        self.values = dict(vars(module))
+        self.functions = {k: p for k, v in self.values.items()
+                          if (p := _function_parts(v)) is not None}
+        self.classes = {k: dict(vars(v)) for k, v in self.values.items()
+                        if owned and isinstance(v, type) and v.__module__ == module.__name__}
+
+    def changes(self) -> list[str]:
+        where = self.name
+        now = vars(self.module)
+        found = []
+        for key, old in self.values.items():
+            if key not in now:
+                found.append(f"{where}.{key} was removed")
+                continue
+            new = now[key]
+            if new is not old:
+                found.append(f"{where}.{key} was replaced")
+            elif key in self.functions and not _same_parts(_function_parts(new),
+                                                           self.functions[key]):
+                found.append(f"{where}.{key} had its code or defaults changed")
+        if self.owned and self.name != "graders" and not self.name.startswith("graders."):
+            found += [f"{where}.{key} was added" for key in now.keys() - self.values.keys()]
+        for cls, old_dict in self.classes.items():
+            new_dict = vars(self.values[cls])
+            for key, old in old_dict.items():
+                if key not in new_dict or new_dict[key] is not old:
+                    found.append(f"{where}.{cls}.{key} was replaced")
+        return found
+
+
+def _same_parts(a: tuple | None, b: tuple | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return all(x is y for x, y in zip(a[:2], b[:2], strict=True)) and _same_items(a[2], b[2])
+
+
+def _same_items(a: tuple | None, b: tuple | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    if len(a) != len(b):
+        return False
+    return all(k1 == k2 and v1 is v2 for (k1, v1), (k2, v2) in zip(a, b, strict=True))
+
+
+class ModuleGuard:
+    """Snapshot the modules a verdict depends on; report what changed since."""
+
+    def __init__(self, grader_dir: Path):
+        self.grader_dir = str(grader_dir.resolve())
+        self.watched: dict[str, _Watched] = {}
+        self.modules: dict[str, types.ModuleType] = {}
+        self._reported = False
+
+    def _owned(self, name: str, module: types.ModuleType) -> bool:
+        if name == "graders" or name.startswith("graders."):
+            return True
+        file = getattr(module, "__file__", None)
+        return bool(file) and os.path.realpath(file).startswith(self.grader_dir + os.sep)
+
+    def baseline(self) -> None:
+        self._add_new()
+
+    def _add_new(self) -> None:
+        for name, module in list(sys.modules.items()):
+            if name in self.watched or not isinstance(module, types.ModuleType):
+                continue
+            owned = self._owned(name, module)
+            if owned or name in LIBRARIES:
+                self.watched[name] = _Watched(name, module, owned)
+                self.modules[name] = module
+
+    def changes(self) -> list[str]:
+        found = []
+        for name, module in self.modules.items():
+            if sys.modules.get(name) is not module:
+                found.append(f"sys.modules[{name!r}] was replaced")
+        for watched in self.watched.values():
+            found += watched.changes()
+        self._add_new()  # graders.* modules a check imported later are watched from now on
+        return found
+
+    def check(self, when: str) -> str:
+        """A message naming what changed (at most a few names), or ''."""
+        found = self.changes()
+        if not found:
+            return ""
+        more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+        return f"tampering detected {when}: {'; '.join(found[:3])}{more}"
+
+    def first_report(self) -> bool:
+        """True the first time it is asked: the `tampered` event is emitted once."""
+        first, self._reported = not self._reported, True
+        return first
+
+
+def shadowing(folder: Path, own: str) -> list[str]:
+    """Files in the solution folder that would hide an installed or loaded module once the
+    folder is on sys.path (a `numpy.py` faking the oracle a check imports later)."""
+    import importlib.util
+
+    found = []
+    for entry in sorted(folder.iterdir()):
+        if entry.suffix == ".py" and entry.is_file():
+            name = entry.stem
+        elif entry.is_dir() and (entry / "__init__.py").is_file():
+            name = entry.name
+        else:
+            continue
+        if name == own or not name.isidentifier():
+            continue
+        try:
+            installed = name in sys.modules or importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            installed = False
+        if installed:
+            found.append(entry.name)
+    return found
