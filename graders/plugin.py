@@ -19,6 +19,8 @@ import pytest
 from graders import integrity
 from graders.requires import HardwareSkip, Inconclusive, PackageSkip
 
+pytest_plugins = ["graders.bench_fixture"]  # the `bench` fixture (benchmarks and targets)
+
 MESSAGE_CHARS = 500
 DETAIL_CHARS = 4000
 _reporter_key = pytest.StashKey["Reporter"]()

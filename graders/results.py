@@ -59,6 +59,31 @@ class Metric:
 
 
 @dataclass
+class BenchResult:
+    """A benchmark a grader ran (graders.bench): statistics, raw samples, the machine."""
+
+    nodeid: str
+    name: str
+    kind: str  # measure | compare
+    value: float  # median seconds per call (measure) or speed-up (compare)
+    unit: str  # s | x
+    low: float | None = None  # 95% confidence interval of the value
+    high: float | None = None
+    target: str = ""  # as resolved on this machine; "" when only recorded
+    verdict: str = ""  # PASS | FAIL | INCONCLUSIVE | ""
+    valid: bool = True
+    device: str = "cpu"
+    fingerprint: str = ""  # hardware.detect fingerprint of the machine it ran on
+    hw_class: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the raw samples."""
+        return {k: v for k, v in asdict(self).items() if k != "samples"}
+
+
+@dataclass
 class GradeResult:
     challenge: str
     verdict: Verdict
@@ -68,6 +93,8 @@ class GradeResult:
     duration_s: float = 0.0
     exit_code: int | None = None
     output_tail: str = ""  # the end of the child's stdout/stderr, for diagnosing crashes
+    benches: list[BenchResult] = field(default_factory=list)
+    hardware: dict[str, Any] | None = None  # the machine the benchmarks ran on (its snapshot)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for c in self.cases if c.outcome == outcome)
@@ -111,4 +138,6 @@ class GradeResult:
             duration_s=data.get("duration_s", 0.0),
             exit_code=data.get("exit_code"),
             output_tail=data.get("output_tail", ""),
+            benches=[BenchResult(**b) for b in data.get("benches", [])],
+            hardware=data.get("hardware"),
         )

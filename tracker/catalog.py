@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tracker.errors import ContractError
+from tracker.targets import TargetSpec, parse_targets
 from tracker.tomlfile import Fields, read_toml
 
 ALLOWED_ENTRIES = {"challenge.toml", "spec.md", "starter.py", "conftest.py", "reference", "data"}
@@ -37,7 +37,7 @@ class Challenge:
     points: int = 10
     packages: tuple[str, ...] = ()  # import names the grader needs (skipped with reason if absent)
     hardware: tuple[str, ...] = ()  # hardware classes some checks need
-    targets: tuple[dict[str, Any], ...] = ()  # validated by the bench harness
+    targets: tuple[TargetSpec, ...] = ()  # performance targets (tracker/targets.py)
     slow: bool = False  # grading takes long; a quick local test run may skip it (-m "not slow")
 
     @property
@@ -86,7 +86,7 @@ def load_challenge(folder: Path) -> Challenge:
     packages = requires.str_list("packages", [])
     hardware = requires.str_list("hardware", [])
     requires.done()
-    targets = tuple(t.data for t in f.tables("targets"))
+    targets = parse_targets(f.tables("targets"))
     challenge = Challenge(
         id=cid,
         title=f.str("title"),

@@ -147,3 +147,19 @@ def test_solve_needs_pivoting(solution):
     x = run(solution.solve, A, b, what="solve")
     expect.close(x, [1.0, 2.0], what="solve([[0, 1], [1, 1]], [2, 3])", rtol=1e-12, atol=1e-12,
                  oracle="the exact solution")
+
+
+BENCH_N = 96
+
+
+def test_benchmark_against_lapack(solution, bench):
+    """Records the time of lu and qr next to LAPACK's (one thread each, interleaved rounds),
+    and holds lu to the day's generous speed-up target (challenge.toml: lu_speedup)."""
+    A = np.random.default_rng(20240103).standard_normal((BENCH_N, BENCH_N))
+    size = f"{BENCH_N}x{BENCH_N}"
+    bench.measure(solution.lu, A, name=f"lu {size}", threads=1, max_time_s=0.5)
+    bench.compare(np.linalg.qr, solution.qr, A, name=f"qr vs numpy.linalg.qr {size}",
+                  threads=1, max_time_s=1.5)
+    lu = bench.compare(scipy.linalg.lu, solution.lu, A, name=f"lu vs scipy.linalg.lu {size}",
+                       threads=1, max_time_s=1.5)
+    bench.check(lu, "lu_speedup")

@@ -13,6 +13,8 @@ from tracker.cli.days import Json
 
 def status(json: Json = False) -> None:
     """Every day of the active plan with its kind and status."""
+    from tracker.benchmarks import latest_by_day
+    from tracker.cli.hw import benchmarks_table
     from tracker.progress import completion, next_day, streak
 
     t = tracker()
@@ -21,17 +23,21 @@ def status(json: Json = False) -> None:
     done, total = completion(rows)
     current = streak(t.store.activity_dates(), t.now().date())
     upcoming = next_day(plan, rows)
+    benchmarks = latest_by_day(t)  # the newest benchmark figures of each day
     if json:
         render.print_json({
             "plan": plan.id, "title": plan.title,
             "summary": {"passed": done, "gradable": total, "streak": current,
                         "next": upcoming.day.label if upcoming else None},
             "days": [r.to_dict() for r in rows],
+            "benchmarks": benchmarks,
         })
         return
     render.console.print(render.status_table(plan, rows))
     nxt = f"; next: {upcoming.day.label} ({upcoming.day.title})" if upcoming else ""
     render.console.print(f"passed {done}/{total} gradable days · streak {current} day(s){nxt}")
+    if benchmarks:
+        render.console.print(benchmarks_table(benchmarks))
 
 
 def plans(

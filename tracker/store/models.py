@@ -78,3 +78,45 @@ class DayState(SQLModel, table=True):
     last_attempt_at: datetime | None = None
     passed_at: datetime | None = None  # first pass; unlocks the reference solution
     attempts: int = 0
+
+
+class HardwareSnapshot(SQLModel, table=True):
+    """A machine as detected (and calibrated) at one moment; benchmarks point at it by
+    fingerprint, so history compares like with like."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(index=True)
+    hw_class: str
+    taken_at: datetime
+    summary: str
+    data: str  # JSON: hardware.detect.Machine.to_dict()
+    compute_gflops: float | None = None  # calibration, when it was run
+    memory_gbps: float | None = None
+    score: float | None = None
+    calibration: str = "{}"  # JSON: statistics of the calibration workloads
+
+
+class BenchRecord(SQLModel, table=True):
+    """One benchmark of an attempt: statistics and raw samples, with the hardware it ran on
+    and the code it measured (git HEAD)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="attempt.id", index=True)
+    challenge: str = Field(index=True)
+    recorded_at: datetime
+    nodeid: str
+    name: str
+    kind: str  # measure | compare
+    value: float  # median seconds per call (measure) or speed-up (compare)
+    unit: str  # s | x
+    low: float | None = None  # 95% confidence interval of the value
+    high: float | None = None
+    target: str  # as resolved on this machine, e.g. ">= 1.5×"; "" when only recorded
+    verdict: str  # PASS | FAIL | INCONCLUSIVE | "" when only recorded
+    valid: bool
+    device: str  # cpu | cuda
+    fingerprint: str = Field(index=True)
+    hw_class: str
+    git_head: str | None = None
+    stats: str  # JSON
+    samples: str  # JSON: raw per-call seconds (measure) or per-round ratios and times (compare)
