@@ -26,7 +26,7 @@ import psutil
 
 import graders
 from graders import integrity
-from graders.results import CaseResult, GradeResult, Metric, Outcome, Verdict
+from graders.results import BenchResult, CaseResult, GradeResult, Metric, Outcome, Verdict
 
 POLL_S = 0.05
 MEMORY_POLL_S = 0.2
@@ -279,6 +279,8 @@ def interpret(job: Job, events: list[dict[str, Any]], returncode: int | None,
     collected: list[str] = []
     cases: dict[str, CaseResult] = {}
     metrics: list[Metric] = []
+    benches: list[BenchResult] = []
+    hardware: dict[str, Any] | None = None
     running: str | None = None
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for e in events:
@@ -300,6 +302,10 @@ def interpret(job: Job, events: list[dict[str, Any]], returncode: int | None,
             metrics.append(Metric(name=e["name"], value=e["value"], unit=e.get("unit", ""),
                                   target=e.get("target", ""), verdict=e.get("verdict", ""),
                                   details=e.get("details", {})))
+        elif kind == "bench":
+            benches.append(_bench(e))
+        elif kind == "hardware":
+            hardware = e.get("machine")
 
     finished = "finish" in by_kind
     death = _death_message(job, stopped, returncode, finished)
@@ -307,7 +313,8 @@ def interpret(job: Job, events: list[dict[str, Any]], returncode: int | None,
         cases[running] = CaseResult(running, Outcome.ERROR, message=death)
     ordered = [cases.get(n) or CaseResult(n, Outcome.NOT_RUN) for n in collected]
     ordered += [c for n, c in cases.items() if n not in collected]
-    result = GradeResult(job.challenge_id, Verdict.PASSED, "", ordered, metrics)
+    result = GradeResult(job.challenge_id, Verdict.PASSED, "", ordered, metrics,
+                         benches=benches, hardware=hardware)
 
     where = f" while running {_short(running)}" if running else ""
     if "tampered" in by_kind:  # first: a forged or patched run says nothing else reliably
@@ -327,6 +334,11 @@ def interpret(job: Job, events: list[dict[str, Any]], returncode: int | None,
     else:
         _verdict_from_cases(result, by_kind.get("api_missing", []), job.module)
     return result
+
+
+def _bench(e: dict[str, Any]) -> BenchResult:
+    known = BenchResult.__dataclass_fields__
+    return BenchResult(**{k: v for k, v in e.items() if k in known})
 
 
 def _death_message(job: Job, stopped: str | None, returncode: int | None, finished: bool) -> str:

@@ -54,6 +54,7 @@ class GradeOutcome:
                 for c in r.cases
             ],
             "metrics": [m.__dict__ for m in r.metrics],
+            "benchmarks": [b.summary() for b in r.benches],  # raw samples: in progress.db
             "attempt_id": self.attempt_id,
             "commit": self.commit.to_dict() if self.commit else None,
         }
@@ -197,6 +198,7 @@ class Tracker:
               limits_scale: float = 1.0) -> GradeOutcome:
         """Grade a day. With `solution`, grade that folder instead (reviewers, CI)."""
         from graders.runner import grade
+        from tracker.benchmarks import grading_env
         from tracker.store.db import files_hash
 
         target = self.resolve(text)
@@ -208,6 +210,7 @@ class Tracker:
             label = target.day.label
             raise NotStarted(f"{label} is not started: run `mltrack start {label}`")
         job = job_for(ch, folder, limits_scale)
+        job.env.update(grading_env(self.ws))  # declared board, stored calibration scores
         started = self.now() if record else None
         head = gitops.head_sha(self.ws.root) if record else None
         result = grade(job, on_event=on_event)

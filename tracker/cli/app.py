@@ -98,7 +98,7 @@ def _root(
 
 
 def _register() -> None:
-    from tracker.cli import ci, days, overview, report
+    from tracker.cli import ci, days, hw, overview, report
 
     app.command("start")(days.start)
     app.command("grade")(days.grade)
@@ -107,6 +107,7 @@ def _register() -> None:
     app.command("reset")(days.reset)
     app.command("status")(overview.status)
     app.command("plans")(overview.plans)
+    app.command("hw")(hw.hw)
     app.command("verify")(ci.verify)
     app.add_typer(ci.app, name="ci")
     app.command("report")(report.report)

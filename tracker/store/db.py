@@ -21,6 +21,7 @@ from sqlmodel import Session, create_engine, select
 
 from graders.results import GradeResult
 from tracker.errors import StoreError
+from tracker.store.benchstore import add_bench_records
 from tracker.store.migrations import LATEST, MIGRATIONS
 from tracker.store.models import (
     Attempt,
@@ -151,6 +152,7 @@ class Store:
                 s.add(MetricRecord(attempt_id=attempt.id, name=m.name, value=m.value, unit=m.unit,
                                    target=m.target, verdict=m.verdict,
                                    details=json.dumps(m.details, default=str)))
+            add_bench_records(s, attempt, result, finished)
             state = s.get(DayState, result.challenge) or DayState(
                 challenge=result.challenge, status="in-progress", started_at=started_at)
             state.attempts += 1
