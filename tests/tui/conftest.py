@@ -52,9 +52,11 @@ def make_app(clock: Clock) -> Callable[..., MltrackApp]:
         tracker = Tracker(workspace, source="tui", clock=clock)
         trackers.append(tracker)
         settings = dict(timezone=UTC, cursor_blink=False, warm_up=False, watch_interval_s=0.05,
-                        hardware_probe=lambda _root: dict(MACHINE))
+                        refresh_interval_s=0, hardware_probe=lambda _root: dict(MACHINE))
         settings.update(overrides)
-        return build_app(tracker, TuiSettings(**settings))
+        app = build_app(tracker, TuiSettings(**settings))
+        app.theme = "textual-dark"  # not $TEXTUAL_THEME: snapshots must not follow a preference
+        return app
 
     yield make
     for tracker in trackers:

@@ -85,13 +85,12 @@ async def settle(pilot, timeout: float = 60.0) -> None:
     """Wait until every worker (reads, grades, and the reads those trigger) is done."""
     app = pilot.app
     deadline = time.monotonic() + timeout
-    while True:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if all(w.is_finished for w in app.workers):
-            return
+    await pilot.pause()
+    while not all(w.is_finished for w in app.workers):
         if time.monotonic() > deadline:
             raise TimeoutError(f"workers still running: {list(app.workers)}")
+        await pilot.pause(0.02)
+    await pilot.pause()
 
 
 async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 60.0) -> None:

@@ -3,6 +3,8 @@ fail, with live progress), and watch mode re-grading on save."""
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.widgets import Markdown, TabbedContent
 
 from graders.results import Outcome, Verdict
@@ -177,3 +179,27 @@ async def test_history_lists_every_attempt_newest_first(course, make_app, clock)
         rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
     assert rows[0][:3] == ["2", "2026-03-14 10:30", "passed"]
     assert rows[1][:3] == ["1", "2026-03-14 09:30", "failed"]
+
+
+async def test_quitting_mid_grade_asks_first_then_stops_the_grade(course, make_app):
+    app = make_app(course)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _open_day1(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        _solution(course).write_text(SLOW)
+        await pilot.press("g")
+        await wait_until(pilot, lambda: app.grading.current != "")
+        await pilot.press("q")
+        assert app.is_running
+        assert "press q again to stop it and quit" in list(app._notifications)[-1].message
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+    assert app.grading.cancel.is_set()
+    for _ in range(600):  # the grade stops at its next event, at most one check later
+        if all(w.is_finished for w in app.workers):
+            break
+        await asyncio.sleep(0.05)
+    assert app.grading.cancelled or not app.grading.outcome
+    assert app.tracker.store.attempts("add") == []  # a stopped grade is not an attempt

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from graders.results import Outcome, Verdict
-from tests.tui.kit import SIZE, plan_rows, record, settle
+from tests.tui.kit import SIZE, plan_rows, record, settle, wait_until
+from tracker.engine import Tracker
 from tracker.tui.screens.plan import PlanScreen
 from tracker.tui.widgets.filter_bar import FilterBar
 from tracker.tui.widgets.plan_list import PlanList
@@ -111,3 +112,14 @@ async def test_rest_buffer_and_unbuilt_days_do_not_open(course, make_app):
         assert isinstance(app.screen, PlanScreen)
         messages = [n.message for n in app._notifications]
     assert messages == ["day2 is a rest day: nothing to grade"]
+
+
+async def test_a_grade_recorded_elsewhere_shows_up_by_itself(course, make_app, clock):
+    app = make_app(course, refresh_interval_s=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "1  ○ not started" in plan_rows(app)[1]
+        shell = Tracker(course, clock=clock)  # as `mltrack grade` in another terminal
+        record(shell, "add", 1, Verdict.PASSED, [("test_small_integers", Outcome.PASSED, "")])
+        shell.store.close()
+        await wait_until(pilot, lambda: "1  ✓ passed ×1" in plan_rows(app)[1], timeout=10)

@@ -53,6 +53,7 @@ class MltrackApp(App[None]):
         self.standing_changed: Signal[Standing] = Signal(self, "standing-changed")
         self.grade_changed: Signal[GradeRun] = Signal(self, "grade-changed")
         self._quit_armed = False
+        self._record_seen: tuple[int, ...] = ()
         self._probe: HardwareProbe | None | bool = False  # False: not looked for yet
         self.sub_title = self.standing.plan.title
 
@@ -62,6 +63,8 @@ class MltrackApp(App[None]):
     def on_ready(self) -> None:
         """The first frame is up: now read the record (and warm up the day screen)."""
         self.reload()
+        if self.settings.refresh_interval_s > 0:
+            self.set_interval(self.settings.refresh_interval_s, self._look_at_record)
 
     # ---- work off the UI thread --------------------------------------------------------
 
@@ -111,10 +114,33 @@ class MltrackApp(App[None]):
         self.in_thread(lambda: read_standing(self.tracker), self._standing_read,
                        group="standing", exclusive=True)
 
+    def _record_stamp(self) -> tuple[int, ...]:
+        """progress.db and its WAL as (size, mtime) pairs: they change with every write."""
+        stamp: list[int] = []
+        db = self.tracker.ws.db_path
+        for path in (db, db.with_name(db.name + "-wal")):
+            try:
+                st = path.stat()
+                stamp += [st.st_size, st.st_mtime_ns]
+            except OSError:
+                stamp += [-1, -1]
+        return tuple(stamp)
+
+    def _look_at_record(self) -> None:
+        """Someone (`mltrack grade` in a shell, say) wrote the record: read it again."""
+        reading = any(w.group == "standing" and not w.is_finished for w in self.workers)
+        if reading or not self.standing.loaded:
+            return  # a read is under way; it sets the stamp it saw
+        stamp = self._record_stamp()
+        if stamp != self._record_seen:
+            self._record_seen = stamp
+            self.reload()
+
     def _standing_read(self, standing: Standing) -> None:
         if self.settings.warm_up and not self.standing.loaded:
             self.in_thread(_warm_up, group="warm-up")
         self.standing = standing
+        self._record_seen = self._record_stamp()  # what this read saw; later writes re-read
         self.sub_title = standing.plan.title
         self.standing_changed.publish(standing)
 
@@ -185,8 +211,8 @@ class MltrackApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         modal = isinstance(self.screen, ModalScreen)
-        if action == "switch_plan":
-            return self.plan_count > 1 and not modal
+        if action == "switch_plan":  # from the plan only: an open day belongs to its plan
+            return self.plan_count > 1 and isinstance(self.screen, PlanScreen)
         if action == "hardware":
             return self.hardware_probe() is not None and not modal
         return True

@@ -211,6 +211,7 @@ class DayDetail:
     cases: tuple[Any, ...]
     metrics: tuple[Any, ...]
     hints: tuple[str, ...]
+    benches: tuple[dict[str, Any], ...] = ()  # benchmark summaries of the latest attempt
 
     @property
     def label(self) -> str:
@@ -239,7 +240,17 @@ def read_day(tracker: Tracker, label: str) -> DayDetail:
         target=target, status=status, solution=folder / ch.solution_file,
         started=folder.is_dir(), spec=ch.spec(), attempts=attempts, cases=cases,
         metrics=metrics, hints=tuple(tracker.hints_shown(label)),
+        benches=_benches(store, latest.id) if latest else (),
     )
+
+
+def _benches(store, attempt_id: int) -> tuple[dict[str, Any], ...]:
+    """The attempt's benchmark records, where the store keeps them (the hardware work)."""
+    try:
+        from tracker.store.benchstore import bench_records, bench_summary
+    except ImportError:  # a store without benchmark records: nothing to show
+        return ()
+    return tuple(bench_summary(r) for r in reversed(bench_records(store, attempt_id=attempt_id)))
 
 
 def folder_signature(folder: Path) -> tuple[tuple[str, int, int], ...] | None:

@@ -12,6 +12,7 @@ from typing import Any
 @dataclass(frozen=True)
 class TuiSettings:
     watch_interval_s: float = 0.5  # how often watch mode looks at the solution folder
+    refresh_interval_s: float = 2.0  # how often to look for writes by others (0: never)
     commit: bool = True  # commit each grade, as `mltrack grade` does
     timezone: tzinfo | None = None  # for attempt times; None: this machine's local time
     cursor_blink: bool = True

@@ -23,6 +23,7 @@ from tracker.plan import PlanDay
 from tracker.tui.grading import GradeRun
 from tracker.tui.model import DayDetail, folder_signature, read_day, relative
 from tracker.tui.widgets.attempt_table import AttemptTable
+from tracker.tui.widgets.bench_table import BenchTable
 from tracker.tui.widgets.case_detail import CaseDetail
 from tracker.tui.widgets.case_table import CaseTable
 from tracker.tui.widgets.day_header import DayHeader
@@ -67,12 +68,13 @@ class DayScreen(Screen[None]):
         with TabbedContent(initial="spec", id="tabs"):
             with TabPane("Spec", id="spec"), VerticalScroll(id="spec-scroll"):
                 yield Markdown(self._spec(), id="spec-text", open_links=False)
-            with TabPane("Results", id="results"), VerticalScroll():
+            with TabPane("Results", id="results"), VerticalScroll(id="results-scroll"):
                 yield GradePanel(id="grade")
                 yield CaseTable(id="cases")
                 yield CaseDetail(id="case-detail")
+                yield BenchTable(id="benches")
                 yield MetricTable(id="metrics")
-            with TabPane("Hints", id="hints"), VerticalScroll():
+            with TabPane("Hints", id="hints"), VerticalScroll(id="hints-scroll"):
                 yield HintList(id="hint-list")
             with TabPane("History", id="history"):
                 yield AttemptTable(id="attempts")
@@ -88,6 +90,8 @@ class DayScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = f"{self.label} · {self.day.title}"
         self.app.grade_changed.subscribe(self, self._grade_changed)
+        self.app.standing_changed.subscribe(self, lambda _standing: self.reload())
+        self.query_one("#spec-scroll").focus()  # arrows and page keys scroll the spec
         self.reload()
 
     def on_unmount(self) -> None:
@@ -111,6 +115,7 @@ class DayScreen(Screen[None]):
             self.query_one(GradePanel).show_latest(detail, tz)
             self.query_one(CaseTable).show_records(detail.cases)
             self._show_case()
+        self.query_one(BenchTable).show(detail.benches)
         self.query_one(MetricTable).show(detail.metrics)
         self.query_one(HintList).show(detail.hints, detail.hints_total)
         self.query_one(AttemptTable).show(detail.attempts, tz)
@@ -160,6 +165,14 @@ class DayScreen(Screen[None]):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        """Keys go to what the tab shows: the spec scrolls, the tables move their cursor."""
+        target = {"spec": "#spec-scroll", "results": "#cases", "hints": "#hints-scroll",
+                  "history": "#attempts"}.get(event.pane.id or "")
+        if target:
+            self.query_one(target).focus()
 
     def action_start(self) -> None:
         tracker, root = self.app.tracker, self.app.tracker.ws.root

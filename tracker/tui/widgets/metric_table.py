@@ -1,4 +1,4 @@
-"""Benchmark figures of the latest attempt against their targets."""
+"""Figures the grader measured in the latest attempt (record_metric), against targets."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ class MetricTable(DataTable):
         super().__init__(id=id, cursor_type="none", show_cursor=False)
 
     def on_mount(self) -> None:
-        self.border_title = "benchmarks"
-        for label in ("measured", "value", "target", "verdict"):
+        self.border_title = "measured"
+        for label in ("metric", "value", "target", "verdict"):
             self.add_column(label, key=label)
 
     def show(self, metrics) -> None:
