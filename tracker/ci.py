@@ -227,19 +227,18 @@ def runs_for(tracker, plan: Plan, ids: Iterable[str]) -> list[DayRun]:
     return runs
 
 
-def route(runs: list[DayRun], *, only: Iterable[str] = (), skip_hardware: bool = False) -> None:
-    """Hardware routing: with `only`, days that need none of those kinds are dropped (a
-    self-hosted runner grades just its own); with `skip_hardware`, days that need any
-    hardware are kept but not graded here, with the reason."""
-    only = set(only)
+def route(runs: list[DayRun], *, only: Iterable[str] = (), skip: Iterable[str] = ()) -> None:
+    """Hardware routing. With `only`, days that need none of those kinds are dropped (a
+    self-hosted runner grades just its own); days that need a kind in `skip` (or any kind,
+    with "any") are kept but not graded here, with the reason."""
+    only, skip = set(only), set(skip)
     if only:
         runs[:] = [r for r in runs if only & set(r.hardware)]
-    if skip_hardware:
-        for r in runs:
-            if r.hardware and not r.graded:
-                r.verdict = "skipped"
-                r.reason = (f"needs {', '.join(r.hardware)}: graded on a self-hosted runner "
-                            "with that hardware, not here")
+    for r in runs:
+        if r.hardware and ("any" in skip or skip & set(r.hardware)):
+            r.verdict = "skipped"
+            r.reason = (f"needs {', '.join(r.hardware)}: graded on a self-hosted runner "
+                        "with that hardware, not here")
 
 
 # ---- grading --------------------------------------------------------------------------

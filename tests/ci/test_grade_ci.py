@@ -121,7 +121,7 @@ def test_hardware_days_are_skipped_with_their_reason_or_routed(course, solve, ml
     [skip] = [t for t in gpu["tests"] if t["outcome"] == "skipped"]
     assert skip["skip_kind"] == "hardware"
 
-    routed = mltrack("grade", "--all", "--ci", "--skip-hardware")
+    routed = mltrack("grade", "--all", "--ci", "--skip-hardware", "nvidia-gpu")
     assert routed.returncode == 0
     gpu = by_challenge(ci_json(routed))["gpu-only"]
     assert (gpu["graded"], gpu["verdict"]) == (False, "skipped")

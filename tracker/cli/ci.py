@@ -37,16 +37,17 @@ Hardware = Annotated[list[str] | None, typer.Option(
     "--hardware", metavar="KIND",
     help="Only the days that need this hardware (repeatable), e.g. nvidia-gpu on a "
          "self-hosted runner that has one.")]
-SkipHardware = Annotated[bool, typer.Option(
-    "--skip-hardware", help="Do not grade days that need special hardware here; they are "
-                            "listed as skipped with the reason (a self-hosted runner grades "
-                            "them).")]
+SkipHardware = Annotated[list[str] | None, typer.Option(
+    "--skip-hardware", metavar="KIND",
+    help="Do not grade days that need this hardware here (repeatable; `any` for all kinds): "
+         "they are listed as skipped with the reason, for a self-hosted runner to grade.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
 
 def grade_many(*, day: str | None, changed: bool, since: str | None, all_: bool, ci: bool,
                junit: Path | None, summary: Path | None, plan: str | None,
-               manifest: Path | None, hardware: list[str] | None, skip_hardware: bool,
+               manifest: Path | None, hardware: list[str] | None,
+               skip_hardware: list[str] | None,
                json: bool, no_commit: bool, solution: Path | None) -> None:
     """`mltrack grade` for several days, or for one day in CI mode."""
     from tracker import ci as engine
@@ -67,7 +68,7 @@ def grade_many(*, day: str | None, changed: bool, since: str | None, all_: bool,
     if changed and since is None:
         since = engine.default_since(t.ws.root)
     runs = engine.select(t, chosen, mode=mode, since=since, day=day)
-    engine.route(runs, only=hardware or (), skip_hardware=skip_hardware)
+    engine.route(runs, only=hardware or (), skip=skip_hardware or ())
     quiet = json or ci
     batch = engine.grade_batch(t, runs, plan=chosen, mode=mode, since=since, ci=ci,
                                commit=not no_commit, manifest_path=manifest,

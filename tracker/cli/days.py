@@ -63,7 +63,7 @@ def grade(
     plan: ci.PlanName = None,
     manifest: ci.Manifest = None,
     hardware: ci.Hardware = None,
-    skip_hardware: ci.SkipHardware = False,
+    skip_hardware: ci.SkipHardware = None,
 ) -> None:
     """Grade a day's solution in a sandboxed child process, record it and commit it.
 

@@ -77,10 +77,12 @@ def build(tracker, plan: Plan | None = None) -> dict[str, Any]:
     for a in attempts:
         by_challenge[a.challenge].append(a)
     hints = _hints_used(store)
-    metrics = _metrics(store)
     benches = defaultdict(list)
+    machine_of: dict[int, set[tuple[str, str, str]]] = defaultdict(set)  # attempt -> machines
     for b in sorted(bench_records(store), key=lambda r: r.id):
         benches[b.challenge].append(b)
+        machine_of[b.attempt_id].add((b.hw_class, b.fingerprint, b.device))
+    metrics = _metrics(store, machine_of)
     states = store.states()
 
     days = []
@@ -170,9 +172,10 @@ def _hints_used(store) -> dict[str, int]:
         return {challenge: count for challenge, count in s.exec(query)}
 
 
-def _metrics(store) -> dict[str, list[dict[str, Any]]]:
+def _metrics(store, machine_of: dict[int, set]) -> dict[str, list[dict[str, Any]]]:
     """Figures recorded with record_metric / bench.check_value, by challenge, oldest first
-    (those a benchmark reported are left out: the benchmark records carry them)."""
+    (those a benchmark reported are left out: the benchmark records carry them). A figure's
+    machine is the one its attempt's benchmarks ran on, when that attempt ran any."""
     from sqlmodel import select
 
     from tracker.store.models import Attempt, MetricRecord
@@ -189,9 +192,14 @@ def _metrics(store) -> dict[str, list[dict[str, Any]]]:
                 details = {}
             if isinstance(details, dict) and "hw_class" in details:
                 continue
+            machines = machine_of.get(m.attempt_id, set())
+            hw_class, fingerprint, device = next(iter(machines)) if len(machines) == 1 \
+                else (None, None, None)
             found[challenge].append({"name": m.name, "value": m.value, "unit": m.unit,
                                      "target": m.target, "verdict": m.verdict,
-                                     "attempt_id": m.attempt_id, "at": _iso(finished)})
+                                     "attempt_id": m.attempt_id, "at": _iso(finished),
+                                     "hw_class": hw_class, "fingerprint": fingerprint,
+                                     "device": device})
     return found
 
 
@@ -222,7 +230,7 @@ def _metric_series(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         grouped[m["name"]].append({
             "attempt_id": m["attempt_id"], "at": m["at"], "value": m["value"], "low": None,
             "high": None, "target": m["target"], "verdict": m["verdict"], "valid": True,
-            "device": None, "hw_class": None, "fingerprint": None,
+            "device": m["device"], "hw_class": m["hw_class"], "fingerprint": m["fingerprint"],
         })
     return [_series(name, "metric", rows_unit(rows, name), points)
             for name, points in grouped.items()]

@@ -25,15 +25,15 @@ def heatmap(calendar: dict[str, Any]) -> list[str]:
     per_day = {d["date"]: d["attempts"] for d in calendar["days"]}
     peak = max(calendar["max_attempts"], 1)
     weeks = calendar["weeks"]
-    months = [" "] * weeks
+    months = [" "] * (2 * weeks + 3)  # two columns a week: a square and a space
     last = None
     for w in range(weeks):
         monday = start + timedelta(weeks=w)
         if monday.month != last:
             last = monday.month
-            label = monday.strftime("%b")
-            if all(m == " " for m in months[w:w + len(label)]) and w + len(label) <= weeks:
-                months[w:w + len(label)] = list(label)
+            at = 2 * w
+            if all(m == " " for m in months[max(at - 1, 0):at + 3]):
+                months[at:at + 3] = list(monday.strftime("%b"))
     lines = ["    " + "".join(months).rstrip()]
     for weekday, name in enumerate(WEEKDAYS):
         row = []
@@ -45,7 +45,7 @@ def heatmap(calendar: dict[str, Any]) -> list[str]:
             count = per_day.get(day.isoformat(), 0)
             level = 0 if not count else min(4, 1 + round(3 * (count - 1) / max(peak - 1, 1)))
             row.append(HEAT[level])
-        lines.append(f"{name} " + "".join(row).rstrip())
+        lines.append(f"{name} " + " ".join(row).rstrip())
     lines.append(f"    less {HEAT} more   (attempts per day, {start} – {end})")
     return lines
 
@@ -93,9 +93,14 @@ def render(data: dict[str, Any]) -> str:
                 "|---|---|---:|---|---|---|---|"]
         for d, s in figures:
             latest = s["latest"]
-            values = [p["value"] for p in s["history"]]
-            trend = f"`{sparkline(values)}` {figure(values[0], s['unit'])} → " \
-                    f"{figure(values[-1], s['unit'])}" if len(values) > 1 else "one attempt"
+            history = s["history"]
+            values = [p["value"] for p in history]
+            first, last = figure(values[0], s["unit"]), figure(values[-1], s["unit"])
+            if len({p["hw_class"] for p in history}) > 1:  # not like with like: say so
+                first += f" ({history[0]['hw_class']})"
+                last += f" ({history[-1]['hw_class']})"
+            trend = f"`{sparkline(values)}` {first} → {last}" if len(values) > 1 \
+                else "one attempt"
             verdict = latest["verdict"] or ("recorded" if latest["valid"] else "noisy")
             out.append(f"| {d['label']} | {cell(s['name'])} | {figure(latest['value'], s['unit'])}"
                        f" | {cell(s['target'] or '—')} | {verdict} | {trend} | "

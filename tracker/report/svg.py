@@ -16,6 +16,7 @@ PALETTE = {
 }
 HEAT = ("#ebedf0", "#9be9a8", "#40c463", "#30a14e", "#216e39")
 INK, MUTED, GRID, ACCENT, TARGET = "#1f2328", "#656d76", "#d0d7de", "#0969da", "#cf222e"
+MACHINES = (ACCENT, "#8250df", "#bc4c00", "#1b7c83", "#4d2d00")  # one line per machine
 
 
 def _svg(kind: str, width: int, height: int, label: str, body: list[str]) -> str:
@@ -99,10 +100,15 @@ def heatmap(calendar: dict[str, Any]) -> str:
 
 
 def trend(series: dict[str, Any], fmt, width: int = 340, height: int = 150) -> str:
-    """One figure over attempts: a line through the values (95% intervals as whiskers,
-    points coloured by verdict) and the target as a dashed line."""
+    """One figure over attempts: a line per machine through its values (like is compared
+    with like), 95% intervals as whiskers, points coloured by verdict, the target dashed."""
     points = series["history"]
-    left, right, top, bottom = 56, 10, 12, 26
+    machines: dict[str, list[int]] = {}
+    for i, p in enumerate(points):
+        machines.setdefault(p.get("hw_class") or p.get("fingerprint") or "", []).append(i)
+    legend = len(machines) > 1
+    height += 16 if legend else 0
+    left, right, top, bottom = 56, 10, 12, 26 + (16 if legend else 0)
     values = [p["value"] for p in points]
     values += [v for p in points for v in (p.get("low"), p.get("high")) if v is not None]
     goal = series.get("target_value")
@@ -129,10 +135,11 @@ def trend(series: dict[str, Any], fmt, width: int = 340, height: int = 150) -> s
         body.append(f'<line class="target" x1="{left}" x2="{left + plot_w}" y1="{sy(goal):.1f}" '
                     f'y2="{sy(goal):.1f}" stroke="{TARGET}" stroke-dasharray="5 3" '
                     f'stroke-width="1.5"><title>target {escape(series["target"])}</title></line>')
-    if len(points) > 1:
-        path = " ".join(f"{sx(i):.1f},{sy(p['value']):.1f}" for i, p in enumerate(points))
-        body.append(f'<polyline class="mark" points="{path}" fill="none" stroke="{ACCENT}" '
-                    f'stroke-width="2"/>')
+    for n, indices in enumerate(machines.values()):
+        if len(indices) > 1:
+            path = " ".join(f"{sx(i):.1f},{sy(points[i]['value']):.1f}" for i in indices)
+            body.append(f'<polyline class="mark" points="{path}" fill="none" '
+                        f'stroke="{MACHINES[n % len(MACHINES)]}" stroke-width="2"/>')
     for i, p in enumerate(points):
         x = sx(i)
         if p.get("low") is not None and p.get("high") is not None:
@@ -145,8 +152,19 @@ def trend(series: dict[str, Any], fmt, width: int = 340, height: int = 150) -> s
         where = f" on {p['hw_class']}" if p.get("hw_class") else ""
         tip = (f"attempt {p['attempt_id']} ({(p.get('at') or '')[:10]}): "
                f"{fmt(p['value'], series['unit'])}{where} {p.get('verdict') or ''}").strip()
+        ring = MACHINES[list(machines).index(p.get("hw_class") or p.get("fingerprint") or "")
+                        % len(MACHINES)]
         body.append(f'<circle class="mark" cx="{x:.1f}" cy="{sy(p["value"]):.1f}" r="3.5" '
-                    f'fill="{colour}"><title>{escape(tip)}</title></circle>')
+                    f'fill="{colour}" stroke="{ring}" stroke-width="1.5"><title>{escape(tip)}'
+                    f"</title></circle>")
+    if legend:
+        x = left
+        for n, name in enumerate(machines):
+            colour = MACHINES[n % len(MACHINES)]
+            body.append(f'<rect x="{x}" y="{height - 35}" width="10" height="3" '
+                        f'fill="{colour}"/>')
+            body.append(_text(x + 14, height - 30, name or "unknown machine", size=9))
+            x += 24 + 6 * len(name or "unknown machine")
     body.append(_text(left, height - 8, f"{len(points)} attempt{'s' * (len(points) != 1)}",
                       size=9))
     if goal is not None:
