@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.kit import MACHINE, Clock, make_course
+from tests.tui.kit import Clock, hardware_report, make_course
 from tracker.engine import Tracker
 from tracker.tui import TuiSettings, build_app
 from tracker.tui.app import MltrackApp
@@ -52,7 +52,7 @@ def make_app(clock: Clock) -> Callable[..., MltrackApp]:
         tracker = Tracker(workspace, source="tui", clock=clock)
         trackers.append(tracker)
         settings = dict(timezone=UTC, cursor_blink=False, warm_up=False, watch_interval_s=0.05,
-                        refresh_interval_s=0, hardware_probe=lambda _root: dict(MACHINE))
+                        refresh_interval_s=0, hardware_probe=hardware_report)
         settings.update(overrides)
         app = build_app(tracker, TuiSettings(**settings))
         app.theme = "textual-dark"  # not $TEXTUAL_THEME: snapshots must not follow a preference

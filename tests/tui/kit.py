@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from graders.results import CaseResult, GradeResult, Metric, Outcome, Verdict
+from graders.results import BenchResult, CaseResult, GradeResult, Metric, Outcome, Verdict
 from tracker.engine import Tracker
 from tracker.tui.app import MltrackApp
 from tracker.workspace import Workspace
@@ -48,6 +48,16 @@ MACHINE = {  # a fixed hardware profile, as hardware.detect.snapshot() returns i
     "cpu": {"model": "Example CPU", "arch": "x86_64", "logical_cores": 8},
     "nvml": {"status": "no-library", "message": "no NVIDIA driver", "gpus": []},
 }
+
+
+CALIBRATION = {"compute_gflops": 41.5, "memory_gbps": 12.25, "score": 1.3, "seconds": 1.0}
+
+
+def hardware_report(_tracker: Tracker, calibrate: bool) -> dict:
+    """A fixed machine, as tracker.benchmarks.hardware_report reports it; calibrated only
+    when asked to."""
+    return {"machine": dict(MACHINE), "calibration": dict(CALIBRATION) if calibrate else None,
+            "calibrated_at": NOW.isoformat() if calibrate else None}
 
 
 def git(root: Path, *args: str) -> str:
@@ -103,17 +113,25 @@ async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 60.0
 
 def record(tracker: Tracker, challenge: str, day: int, verdict: Verdict,
            cases: list[tuple[str, Outcome, str]], *, metrics: list[Metric] = (),
-           message: str = "") -> None:
+           benches: list[BenchResult] = (), message: str = "") -> None:
     """Store an attempt as a grade would (fixed durations), for screens that show history."""
     result = GradeResult(
         challenge, verdict, message or f"{verdict}",
         cases=[CaseResult(f"test_{challenge}.py::{name}", outcome, 0.01, msg,
                           details=f"assert {msg}" if msg else "") for name, outcome, msg in cases],
-        metrics=list(metrics), duration_s=1.25,
+        metrics=list(metrics), benches=list(benches), duration_s=1.25,
     )
     tracker.store.record_attempt(plan=tracker.plan.id, day=day, result=result,
                                  solution_hash="0" * 64, source="cli",
                                  started_at=tracker.now())
+
+
+def bench(name: str, value: float, unit: str, *, target: str = "", verdict: str = "",
+          low: float | None = None, high: float | None = None) -> BenchResult:
+    """A benchmark result as graders.bench reports it, on the fixed machine."""
+    return BenchResult(f"test_add.py::test_{name}", name, "compare" if unit == "x" else "measure",
+                       value, unit, low, high, target, verdict, fingerprint=MACHINE["fingerprint"],
+                       hw_class="x86-cpu")
 
 
 def plan_rows(app: MltrackApp) -> list[str]:

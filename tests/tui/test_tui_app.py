@@ -97,6 +97,10 @@ async def test_the_hardware_panel_shows_this_machine(course, make_app):
         assert isinstance(app.screen, HardwareScreen)
         text = screen_text(app)
         assert "x86-cpu: Example CPU" in text and "0123456789abcdef" in text
+        assert "not calibrated on this machine yet" in text
+        await pilot.press("c")
+        await settle(pilot)
+        assert "41.5 GFLOP/s" in screen_text(app) and "2026-03-14 09:30" in screen_text(app)
         await pilot.press("escape")
         assert isinstance(app.screen, PlanScreen)
 

@@ -8,10 +8,11 @@ import asyncio
 from textual.widgets import Markdown, TabbedContent
 
 from graders.results import Outcome, Verdict
-from tests.tui.kit import SIZE, git, plan_rows, record, settle, wait_until
+from tests.tui.kit import SIZE, bench, git, plan_rows, record, settle, wait_until
 from tracker.tui.screens.day import DayScreen
 from tracker.tui.screens.plan import PlanScreen
 from tracker.tui.widgets.attempt_table import AttemptTable
+from tracker.tui.widgets.bench_table import BenchTable
 from tracker.tui.widgets.case_table import CaseTable
 from tracker.tui.widgets.grade_panel import GradePanel
 from tracker.tui.widgets.hint_list import HintList
@@ -203,3 +204,22 @@ async def test_quitting_mid_grade_asks_first_then_stops_the_grade(course, make_a
         await asyncio.sleep(0.05)
     assert app.grading.cancelled or not app.grading.outcome
     assert app.tracker.store.attempts("add") == []  # a stopped grade is not an attempt
+
+
+async def test_benchmarks_show_against_their_targets_and_the_attempt_before(course, make_app):
+    app = make_app(course)
+    record(app.tracker, "add", 1, Verdict.FAILED, [("test_small_integers", Outcome.FAILED, "x")],
+           benches=[bench("speed-up vs loop", 1.2, "x", target=">= 1.5×", verdict="FAIL")])
+    record(app.tracker, "add", 1, Verdict.PASSED, [("test_small_integers", Outcome.PASSED, "")],
+           benches=[bench("speed-up vs loop", 1.82, "x", target=">= 1.5×", verdict="PASS",
+                          low=1.7, high=1.9), bench("add latency", 3.4e-3, "s")])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open_day1(pilot)
+        await pilot.press("2")
+        table = screen.query_one(BenchTable)
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        assert table.display
+    assert rows[0] == ["speed-up vs loop", "1.82×", "1.70× – 1.90×", "1.20×", ">= 1.5×", "PASS",
+                       "x86-cpu cpu"]
+    assert rows[1][:5] == ["add latency", "3.4 ms", "—", "—", "—"]
+    assert rows[1][5] == "recorded"

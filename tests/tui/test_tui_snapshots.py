@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from graders.results import Metric, Outcome, Verdict
-from tests.tui.kit import SIZE, record, settle
+from tests.tui.kit import SIZE, bench, record, settle
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -21,12 +21,16 @@ def history(course, clock):
         record(t, "add", 1, Verdict.FAILED, [
             ("test_small_integers", Outcome.PASSED, ""),
             ("test_negative_numbers", Outcome.FAILED, "add(-2, -3) returned 1, expected -5"),
-        ], message="1 of 2 checks failed; first: test_negative_numbers")
+        ], benches=[bench("add latency", 4.1e-6, "s")],
+            message="1 of 2 checks failed; first: test_negative_numbers")
         clock.advance(minutes=20)
         record(t, "add", 1, Verdict.PASSED, [
             ("test_small_integers", Outcome.PASSED, ""),
             ("test_negative_numbers", Outcome.PASSED, ""),
         ], metrics=[Metric("speed-up over the loop", 1.8, "x", ">= 1.5", "PASS")],
+            benches=[bench("add latency", 2.5e-6, "s", low=2.4e-6, high=2.7e-6),
+                     bench("speed-up vs loop", 1.82, "x", target=">= 1.5×", verdict="PASS",
+                           low=1.7, high=1.9)],
             message="all 2 checks passed")
         record(t, "gpu-only", 3, Verdict.SKIPPED, [
             ("test_names_a_device_anywhere", Outcome.PASSED, ""),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from textual.app import App
@@ -24,10 +23,9 @@ from tracker.errors import MltrackError
 from tracker.plan import PlanDay
 from tracker.tui.grading import GradeCancelled, GradeRun
 from tracker.tui.model import Standing, Tags, read_standing
+from tracker.tui.screens.hardware import HardwareProbe
 from tracker.tui.screens.plan import PlanScreen
 from tracker.tui.settings import TuiSettings
-
-HardwareProbe = Callable[[Path], dict[str, Any]]
 
 
 class MltrackApp(App[None]):
@@ -202,7 +200,7 @@ class MltrackApp(App[None]):
             self.push_screen(DayScreen(day))
 
     def hardware_probe(self) -> HardwareProbe | None:
-        """What the hardware panel shows; None until hardware detection exists."""
+        """What the hardware panel shows (None: no hardware detection in this install)."""
         if self._probe is False:
             self._probe = self.settings.hardware_probe or _detection()
         return self._probe or None
@@ -257,17 +255,17 @@ class MltrackApp(App[None]):
 
 
 def _detection() -> HardwareProbe | None:
-    """hardware.detect.snapshot, once the hardware package provides it."""
+    """The machine and its stored calibration (tracker.benchmarks.hardware_report)."""
     try:
         if importlib.util.find_spec("hardware.detect") is None:
             return None
     except ImportError:
         return None
 
-    def probe(root: Path) -> dict[str, Any]:
-        from hardware.detect import snapshot
+    def probe(tracker: Tracker, calibrate: bool) -> dict[str, Any]:
+        from tracker.benchmarks import hardware_report
 
-        return snapshot(root)
+        return hardware_report(tracker.ws, calibrate=calibrate, store=tracker.store)
 
     return probe
 

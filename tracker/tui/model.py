@@ -245,12 +245,18 @@ def read_day(tracker: Tracker, label: str) -> DayDetail:
 
 
 def _benches(store, attempt_id: int) -> tuple[dict[str, Any], ...]:
-    """The attempt's benchmark records, where the store keeps them (the hardware work)."""
-    try:
-        from tracker.store.benchstore import bench_records, bench_summary
-    except ImportError:  # a store without benchmark records: nothing to show
-        return ()
-    return tuple(bench_summary(r) for r in reversed(bench_records(store, attempt_id=attempt_id)))
+    """The attempt's benchmark records (statistics, target, verdict, machine), oldest first,
+    each with `previous`: the same benchmark's value in the attempt before, on the same
+    machine (like with like), or None."""
+    from tracker.store.benchstore import bench_records, bench_summary
+
+    found = []
+    for row in reversed(bench_records(store, attempt_id=attempt_id)):
+        earlier = [r for r in bench_records(store, challenge=row.challenge,
+                                            fingerprint=row.fingerprint)
+                   if r.name == row.name and r.attempt_id < row.attempt_id]
+        found.append({**bench_summary(row), "previous": earlier[0].value if earlier else None})
+    return tuple(found)
 
 
 def folder_signature(folder: Path) -> tuple[tuple[str, int, int], ...] | None:

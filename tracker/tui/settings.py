@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
-from pathlib import Path
 from typing import Any
 
 
@@ -17,5 +16,6 @@ class TuiSettings:
     timezone: tzinfo | None = None  # for attempt times; None: this machine's local time
     cursor_blink: bool = True
     warm_up: bool = True  # after the first frame, import what opening a day needs
-    # this machine as plain data (hardware.detect.snapshot); None: detect it when asked
-    hardware_probe: Callable[[Path], dict[str, Any]] | None = None
+    # (tracker, calibrate) -> this machine and its calibration, as
+    # tracker.benchmarks.hardware_report returns them; None: that function
+    hardware_probe: Callable[[Any, bool], dict[str, Any]] | None = None

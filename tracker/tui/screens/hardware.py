@@ -1,13 +1,14 @@
-"""`H`: this machine as hardware detection sees it (class, features, CPU, GPUs, board).
+"""`H`: this machine as hardware detection sees it (class, features, CPU, GPUs, board) and
+its newest calibration; `c` calibrates it (about a second) and stores the result, where
+benchmark targets find it.
 
-Shown once the hardware package provides `hardware.detect.snapshot`; the probe runs in a
-worker (NVML can take a moment) and its plain-data answer is drawn as it comes.
+The probe is `tracker.benchmarks.hardware_report` (tests inject a fixed one); it runs in a
+worker, since NVML and calibrating take a moment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -18,7 +19,14 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from tracker.tui.model import when
+
+# (tracker, calibrate) -> {"machine": {...}, "calibration": {...} | None, "calibrated_at": ...}
+HardwareProbe = Callable[[Any, bool], dict[str, Any]]
+
 _FIRST = ("summary", "class", "classes", "features", "fingerprint")
+CALIBRATION = (("compute_gflops", "compute", "GFLOP/s"), ("memory_gbps", "memory", "GB/s"),
+               ("score", "score", "× the reference machine"))
 
 
 def _value(value: Any) -> str:
@@ -31,8 +39,9 @@ def _value(value: Any) -> str:
     return "—" if value in (None, "") else str(value)
 
 
-def render_machine(data: dict[str, Any]) -> Table:
-    """Top-level facts first, then one section per part (cpu, nvml, board...)."""
+def render_machine(report: dict[str, Any], tz=None) -> Table:
+    """Top-level facts first, one section per part (cpu, nvml, board...), then calibration."""
+    data = report.get("machine", {})
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
@@ -41,21 +50,39 @@ def render_machine(data: dict[str, Any]) -> Table:
         value = data[key]
         if key == "class" and isinstance(value, dict):
             value = f"{value.get('id', '?')}: {value.get('title', '')}".strip(": ")
-        if isinstance(value, dict) and key != "class":
+        if isinstance(value, dict):
             table.add_row(Text(key, style="bold underline"), "")
             for sub, item in value.items():
+                if sub.endswith("_bytes") and isinstance(item, int):
+                    sub, item = sub.removesuffix("_bytes"), f"{item / 2**30:.1f} GiB"
                 table.add_row(f"  {sub}", _value(item))
         else:
             table.add_row(key, _value(value))
+    table.add_row(Text("calibration", style="bold underline"), "")
+    calibration = report.get("calibration")
+    if not calibration:
+        table.add_row("", Text("not calibrated on this machine yet: press c", style="yellow"))
+        return table
+    for key, label, unit in CALIBRATION:
+        if calibration.get(key) is not None:
+            table.add_row(f"  {label}", f"{calibration[key]:.3g} {unit}")
+    stamp = report.get("calibrated_at")
+    if stamp:
+        from datetime import datetime
+
+        table.add_row("  measured", when(datetime.fromisoformat(stamp), tz))
     return table
 
 
 class HardwareScreen(ModalScreen[None]):
     CSS_PATH = "hardware.tcss"
-    BINDINGS = [Binding("escape", "dismiss", "Close", key_display="esc"),
-                Binding("H", "dismiss", "Close", show=False)]
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", key_display="esc"),
+        Binding("c", "calibrate", "Calibrate"),
+        Binding("H", "dismiss", "Close", show=False),
+    ]
 
-    def __init__(self, probe: Callable[[Path], dict[str, Any]]):
+    def __init__(self, probe: HardwareProbe):
         super().__init__()
         self.probe = probe
 
@@ -66,16 +93,26 @@ class HardwareScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        root = self.app.tracker.ws.root
-        self.app.in_thread(lambda: self.probe(root), self._show, failed=self._failed,
-                           group="hardware")
+        self._probe(calibrate=False)
 
-    def _show(self, data: dict[str, Any]) -> None:
-        self.query_one("#hw-facts", Static).update(render_machine(data))
+    def _probe(self, *, calibrate: bool) -> None:
+        tracker = self.app.tracker
+        self.app.in_thread(lambda: self.probe(tracker, calibrate), self._show,
+                           failed=self._failed, group="hardware", exclusive=True)
+
+    def _show(self, report: dict[str, Any]) -> None:
+        self.query_one("#hw-facts", Static).update(
+            render_machine(report, self.app.settings.timezone))
 
     def _failed(self, exc: Exception) -> None:
         self.query_one("#hw-facts", Static).update(
             Text(f"hardware detection failed: {type(exc).__name__}: {exc}", style="red"))
+
+    def action_calibrate(self) -> None:
+        self.query_one("#hw-facts", Static).update(
+            Text("calibrating: a compute- and a memory-bound workload, about a second…",
+                 style="dim"))
+        self._probe(calibrate=True)
 
     def action_dismiss(self) -> None:
         self.dismiss()

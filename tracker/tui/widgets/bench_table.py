@@ -30,11 +30,13 @@ class BenchTable(DataTable):
 
     def on_mount(self) -> None:
         self.border_title = "benchmarks"
-        for label in ("benchmark", "value", "95% interval", "target", "verdict", "on"):
+        for label in ("benchmark", "value", "95% interval", "before", "target", "verdict",
+                      "on"):
             self.add_column(label, key=label)
 
     def show(self, benches: tuple[dict[str, Any], ...]) -> None:
-        """Bench summaries (the store's bench_summary rows); hidden when there are none."""
+        """Bench summaries (the store's bench_summary rows, with `previous`: the value the
+        attempt before measured on this machine); hidden when there are none."""
         self.clear()
         self.set_class(bool(benches), "-shown")
         for b in benches:
@@ -46,7 +48,8 @@ class BenchTable(DataTable):
             if not b.get("valid", True):
                 verdict = f"{verdict} (noisy)"
             where = " ".join(filter(None, [b.get("hw_class"), b.get("device")]))
+            before = figure(b["previous"], unit) if b.get("previous") is not None else "—"
             self.add_row(b.get("name", "?"), figure(b.get("value"), unit), interval,
-                         b.get("target") or "—",
+                         Text(before, style="dim"), b.get("target") or "—",
                          Text(verdict, style=VERDICT_COLOUR.get(b.get("verdict", ""), "dim")),
                          Text(where, style="dim"))
