@@ -69,8 +69,8 @@ def grade(
 
     Exit code 0 only when the day passed; 1 when it did not; 3 when no verdict is possible
     here (a noisy measurement, or every check needs hardware this machine lacks).
-    With --changed, --all or --ci (see `mltrack grade --help`): 0 when no graded day failed,
-    1 when one did or a course file differs from the manifest.
+    With --changed, --all or --ci: 0 when no graded day failed (skipped or inconclusive days
+    do not), 1 when one did or a course file differs from the manifest.
     """
     if changed or all_ or ci_mode or junit or summary or hardware or skip_hardware:
         ci.grade_many(day=day, changed=changed, since=since, all_=all_, ci=ci_mode,
