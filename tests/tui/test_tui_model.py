@@ -1,13 +1,11 @@
-"""The TUI's view of the engine: the filter language, progress figures, watch signatures."""
+"""The TUI's view of the engine: the filter language and the progress figures."""
 
 from __future__ import annotations
-
-import os
 
 from graders.results import Outcome, Verdict
 from tests.tui.kit import record
 from tracker.engine import Tracker
-from tracker.tui.model import Query, Standing, Tags, folder_signature, read_standing
+from tracker.tui.model import Query, Standing, Tags, read_standing
 
 
 def _day(tracker, number):
@@ -49,18 +47,3 @@ def test_standing_counts_passed_days_per_phase_and_the_streak(course, clock):
     assert standing.phase_progress(first) == (1, 1) and standing.phase_progress(second) == (0, 1)
     assert standing.streak == 1  # yesterday counts until today has activity
     assert standing.next().day.day == 3
-
-
-def test_a_save_changes_the_folder_signature(tmp_path):
-    folder = tmp_path / "solution"
-    assert folder_signature(folder) is None
-    folder.mkdir()
-    (folder / "solution.py").write_text("x = 1\n")
-    first = folder_signature(folder)
-    (folder / "__pycache__").mkdir()
-    (folder / "__pycache__" / "solution.cpython-311.pyc").write_bytes(b"\0")
-    assert folder_signature(folder) == first  # interpreter droppings are not a save
-    path = folder / "solution.py"
-    path.write_text("x = 2\n")
-    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
-    assert folder_signature(folder) != first

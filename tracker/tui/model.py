@@ -8,7 +8,6 @@ The read_* functions run in worker threads.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -256,25 +255,6 @@ def _benches(store, attempt_id: int) -> tuple[dict[str, Any], ...]:
                                             fingerprint=row.fingerprint)
                    if r.name == row.name and r.attempt_id < row.attempt_id]
         found.append({**bench_summary(row), "previous": earlier[0].value if earlier else None})
-    return tuple(found)
-
-
-def folder_signature(folder: Path) -> tuple[tuple[str, int, int], ...] | None:
-    """What watch mode compares between looks: every file's path, size and mtime."""
-    if not folder.is_dir():
-        return None
-    found = []
-    for base, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith((".pyc", ".swp", "~")) or name.startswith(".#"):
-                continue  # editor and interpreter droppings are not a save
-            path = Path(base, name)
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            found.append((str(path.relative_to(folder)), st.st_size, st.st_mtime_ns))
     return tuple(found)
 
 

@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Markdown, TabbedContent, 
 from tracker.errors import MltrackError
 from tracker.plan import PlanDay
 from tracker.tui.grading import GradeRun
-from tracker.tui.model import DayDetail, folder_signature, read_day, relative
+from tracker.tui.model import DayDetail, read_day, relative
 from tracker.tui.widgets.attempt_table import AttemptTable
 from tracker.tui.widgets.bench_table import BenchTable
 from tracker.tui.widgets.case_detail import CaseDetail
@@ -30,6 +30,7 @@ from tracker.tui.widgets.day_header import DayHeader
 from tracker.tui.widgets.grade_panel import GradePanel
 from tracker.tui.widgets.hint_list import HintList
 from tracker.tui.widgets.metric_table import MetricTable
+from tracker.watch import snapshot
 
 _TABS = Binding.Group("Tabs", compact=True)
 
@@ -55,7 +56,8 @@ class DayScreen(Screen[None]):
         self.detail: DayDetail | None = None
         self.watching = False
         self._watch_timer: Timer | None = None
-        self._seen: object = None  # the solution folder's signature at the last look
+        self._seen: object = None  # the solution folder at the last look (tracker.watch)
+        self._saved = False  # it changed at the last look: grade once it is quiet
         self._regrade = False  # saved again while a grade was running
 
     @property
@@ -201,7 +203,8 @@ class DayScreen(Screen[None]):
             self.notify(f"{self.label} is not started: press s first", severity="warning")
             return
         else:
-            self._seen = folder_signature(self.detail.solution.parent)
+            self._seen = snapshot(self.detail.solution.parent)
+            self._saved = False
             self._watch_timer = self.set_interval(self.app.settings.watch_interval_s,
                                                   self._look_for_save)
             self.watching = True
@@ -217,12 +220,16 @@ class DayScreen(Screen[None]):
         self._regrade = False
 
     def _look_for_save(self) -> None:
+        """Grade once a change has been quiet for one look (editors save in steps)."""
         if self.detail is None:
             return
-        now = folder_signature(self.detail.solution.parent)
-        if now == self._seen:
+        now = snapshot(self.detail.solution.parent)
+        if now != self._seen:
+            self._seen, self._saved = now, True
             return
-        self._seen = now
+        if not self._saved:
+            return
+        self._saved = False
         run = self.app.grading
         if run is not None and not run.finished:
             self._regrade = True  # grade again once this one is done
