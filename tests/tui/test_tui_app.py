@@ -29,6 +29,18 @@ def _footer_keys(app) -> set[str]:
             if b.show and enabled}
 
 
+def test_the_factory_takes_a_workspace_or_a_tracker(course, clock):
+    from tracker.engine import Tracker
+    from tracker.tui import TuiSettings, build_app
+
+    on_workspace = build_app(course)
+    assert on_workspace.tracker.source == "tui" and on_workspace.tracker.ws == course
+    tracker = Tracker(course, source="tui", clock=clock)
+    settings = TuiSettings(watch_interval_s=1.0)
+    on_tracker = build_app(tracker, settings)
+    assert on_tracker.tracker is tracker and on_tracker.settings is settings
+
+
 async def test_question_mark_shows_help_and_escape_closes_it(course, make_app):
     app = make_app(course)
     async with app.run_test(size=SIZE) as pilot:
