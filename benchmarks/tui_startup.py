@@ -5,7 +5,9 @@ progress.db is never touched) and times, from the moment the process is spawned:
   first frame  the plan is on the screen (its title has been drawn)
   record       the statuses are in (the streak, shown once progress.db has been read)
 The baseline is the bare cost of starting Python and importing textual.app. Runs are
-interleaved and the medians compared, so load from other processes hits both alike.
+interleaved and the medians compared, so load from other processes hits both alike; the
+CPU seconds each process had used by then are reported too, since they hardly change with
+the machine's load while wall-clock times do.
 
     python benchmarks/tui_startup.py [--runs 7] [--json]
 """
@@ -45,8 +47,18 @@ def _workspace(tmp: Path) -> Path:
     return root
 
 
-def time_tui(workspace: Path, first_marker: bytes, record_marker: bytes) -> tuple[float, float]:
-    """Seconds from spawn to the first frame and to the record being drawn."""
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) process `pid` has used so far."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def time_tui(workspace: Path, first_marker: bytes,
+             record_marker: bytes) -> tuple[float, float, float, float]:
+    """Seconds from spawn to the first frame and to the record being drawn, wall-clock and
+    CPU."""
     import fcntl
     import termios
 
@@ -59,7 +71,7 @@ def time_tui(workspace: Path, first_marker: bytes, record_marker: bytes) -> tupl
     start = time.perf_counter()
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     screen = b""
-    first = record = None
+    first = record = first_cpu = record_cpu = None
     try:
         while record is None:
             if time.perf_counter() - start > TIMEOUT_S:
@@ -74,9 +86,9 @@ def time_tui(workspace: Path, first_marker: bytes, record_marker: bytes) -> tupl
             now = time.perf_counter() - start
             screen += ANSI.sub(b"", chunk)
             if first is None and first_marker in screen:
-                first = now
+                first, first_cpu = now, _cpu(pid)
             if first is not None and record_marker in screen:
-                record = now
+                record, record_cpu = now, _cpu(pid)
         os.write(fd, b"q")
         _wait(pid, fd)
     finally:
@@ -89,7 +101,7 @@ def time_tui(workspace: Path, first_marker: bytes, record_marker: bytes) -> tupl
         except ChildProcessError:
             pass
         os.close(fd)
-    return first, record
+    return first, record, first_cpu, record_cpu
 
 
 def _wait(pid: int, fd: int, limit: float = 10.0) -> None:
@@ -105,10 +117,17 @@ def _wait(pid: int, fd: int, limit: float = 10.0) -> None:
             return
 
 
-def time_baseline() -> float:
-    start = time.perf_counter()
+def time_baseline() -> tuple[float, float]:
+    """Wall-clock and CPU seconds of `python -c "import textual.app"`."""
+    import resource
+
+    def used() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    cpu, start = used(), time.perf_counter()
     subprocess.run([sys.executable, "-c", "import textual.app"], check=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, used() - cpu
 
 
 def main() -> None:
@@ -125,30 +144,40 @@ def main() -> None:
         first_marker = plan.phases[0].title.encode()
         time_tui(workspace, first_marker, b"streak")  # warm-up: creates progress.db, caches
         time_baseline()
-        base, first, record = [], [], []
+        runs: dict[str, list[float]] = {k: [] for k in (
+            "baseline", "first_frame", "record", "baseline_cpu", "first_frame_cpu", "record_cpu")}
         for _ in range(args.runs):
-            base.append(time_baseline())
-            f, r = time_tui(workspace, first_marker, b"streak")
-            first.append(f)
-            record.append(r)
+            wall, cpu = time_baseline()
+            runs["baseline"].append(wall)
+            runs["baseline_cpu"].append(cpu)
+            f, r, f_cpu, r_cpu = time_tui(workspace, first_marker, b"streak")
+            for key, value in (("first_frame", f), ("record", r), ("first_frame_cpu", f_cpu),
+                               ("record_cpu", r_cpu)):
+                runs[key].append(value)
+    med = {k: statistics.median(v) for k, v in runs.items()}
     result = {
         "runs": args.runs,
-        "baseline_s": round(statistics.median(base), 3),
-        "first_frame_s": round(statistics.median(first), 3),
-        "record_s": round(statistics.median(record), 3),
-        "first_frame_ratio": round(statistics.median(first) / statistics.median(base), 2),
-        "record_ratio": round(statistics.median(record) / statistics.median(base), 2),
+        **{f"{k}_s": round(v, 3) for k, v in med.items()},
+        "first_frame_ratio": round(med["first_frame"] / med["baseline"], 2),
+        "record_ratio": round(med["record"] / med["baseline"], 2),
+        "first_frame_cpu_ratio": round(med["first_frame_cpu"] / med["baseline_cpu"], 2),
+        "record_cpu_ratio": round(med["record_cpu"] / med["baseline_cpu"], 2),
         "load_average": round(os.getloadavg()[0], 2),
     }
     if args.json:
         print(json.dumps(result))
         return
-    print(f"python -c 'import textual.app'  {result['baseline_s']:.3f} s (median of {args.runs})")
-    print(f"mltrack first frame             {result['first_frame_s']:.3f} s "
-          f"= {result['first_frame_ratio']:.2f}x")
-    print(f"mltrack with the record drawn   {result['record_s']:.3f} s "
-          f"= {result['record_ratio']:.2f}x")
-    print(f"(load average {result['load_average']}; the machine's other work slows both)")
+    r = result
+    print(f"medians of {args.runs} runs          wall-clock          CPU")
+    print(f"python -c 'import textual.app'  {r['baseline_s']:.3f} s            "
+          f"{r['baseline_cpu_s']:.3f} s")
+    print(f"mltrack first frame             {r['first_frame_s']:.3f} s = "
+          f"{r['first_frame_ratio']:.2f}x"
+          f"   {r['first_frame_cpu_s']:.3f} s = {r['first_frame_cpu_ratio']:.2f}x")
+    print(f"mltrack with the record drawn   {r['record_s']:.3f} s = {r['record_ratio']:.2f}x"
+          f"   {r['record_cpu_s']:.3f} s = {r['record_cpu_ratio']:.2f}x")
+    print(f"(load average {r['load_average']}: other work on the machine stretches wall-clock "
+          "times, hardly CPU times)")
 
 
 if __name__ == "__main__":
