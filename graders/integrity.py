@@ -154,14 +154,19 @@ def grader_changes(folder: Path, before: dict[str, str]) -> list[dict[str, Any]]
 
 # ---- the module guard ---------------------------------------------------------------------
 
-# Oracles graders compare against, and pytest's public API; watched when already loaded.
+# Oracles graders compare against; watched when already loaded.
 LIBRARIES = (
-    "builtins", "math", "cmath", "statistics", "pytest", "_pytest.python_api",
-    "_pytest.outcomes", "numpy", "numpy.linalg", "numpy.testing", "numpy.random", "numpy.fft",
+    "builtins", "math", "cmath", "statistics",
+    "numpy", "numpy.linalg", "numpy.testing", "numpy.random", "numpy.fft",
     "scipy", "scipy.linalg", "scipy.special", "scipy.stats", "scipy.optimize", "scipy.sparse",
     "torch", "torch.nn.functional", "torch.testing", "torch.linalg", "sklearn.metrics",
     "onnxruntime",
 )
+# The test framework: pytest and pluggy, their functions and their classes (a patched
+# TestReport or call_and_report could turn any failure into a pass).
+FRAMEWORK = ("pytest", "_pytest", "pluggy")
+# Globals pytest itself rebinds for every test (the assertion rewriter's hooks).
+REBOUND_BY_PYTEST = {"_pytest.assertion.util"}
 
 
 def _function_parts(value: Any) -> tuple | None:
@@ -175,13 +180,16 @@ def _function_parts(value: Any) -> tuple | None:
 class _Watched:
     """One module's namespace at baseline (strong references, so no id is ever reused)."""
 
-    def __init__(self, name: str, module: types.ModuleType, owned: bool):
-        self.name, self.module, self.owned = name, module, owned
-        self.values = dict(vars(module))
+    def __init__(self, name: str, module: types.ModuleType, *, globals_: bool = True,
+                 classes: bool = False, additions: bool = False, every_check: bool = False):
+        self.name, self.module, self.additions = name, module, additions
+        self.every_check = every_check  # else only after the import and at the end
+        namespace = dict(vars(module))
+        self.values = namespace if globals_ else {}
         self.functions = {k: p for k, v in self.values.items()
                           if (p := _function_parts(v)) is not None}
-        self.classes = {k: dict(vars(v)) for k, v in self.values.items()
-                        if owned and isinstance(v, type) and v.__module__ == module.__name__}
+        self.classes = {k: (v, dict(vars(v))) for k, v in namespace.items()
+                        if classes and isinstance(v, type) and v.__module__ == module.__name__}
 
     def changes(self) -> list[str]:
         where = self.name
@@ -197,10 +205,10 @@ class _Watched:
             elif key in self.functions and not _same_parts(_function_parts(new),
                                                            self.functions[key]):
                 found.append(f"{where}.{key} had its code or defaults changed")
-        if self.owned and self.name != "graders" and not self.name.startswith("graders."):
+        if self.additions:
             found += [f"{where}.{key} was added" for key in now.keys() - self.values.keys()]
-        for cls, old_dict in self.classes.items():
-            new_dict = vars(self.values[cls])
+        for cls, (kind, old_dict) in self.classes.items():
+            new_dict = vars(kind)
             for key, old in old_dict.items():
                 if key not in new_dict or new_dict[key] is not old:
                     found.append(f"{where}.{cls}.{key} was replaced")
@@ -224,46 +232,66 @@ def _same_items(a: tuple | None, b: tuple | None) -> bool:
 class ModuleGuard:
     """Snapshot the modules a verdict depends on; report what changed since."""
 
-    def __init__(self, grader_dir: Path):
+    def __init__(self, grader_dir: Path, plugins: Any = None):
         self.grader_dirs = tuple({str(grader_dir) + os.sep, str(grader_dir.resolve()) + os.sep})
         self.watched: dict[str, _Watched] = {}
         self.modules: dict[str, types.ModuleType] = {}
         self._seen: set[str] = set()  # module names looked at once (thousands with torch)
         self._reported = False
+        self._plugins = plugins  # pytest's plugin manager: registering a plugin is tampering
+        self._known_plugins: list[Any] = []
 
-    def _owned(self, name: str, module: types.ModuleType) -> bool:
-        if name == "graders" or name.startswith("graders."):
-            return True
+    def _watch(self, name: str, module: types.ModuleType) -> _Watched | None:
+        top = name.split(".", 1)[0]
         file = getattr(module, "__file__", None)
-        return isinstance(file, str) and file.startswith(self.grader_dirs)
+        if isinstance(file, str) and file.startswith(self.grader_dirs):  # tests, conftest
+            return _Watched(name, module, classes=True, additions=True, every_check=True)
+        if top == "graders":
+            return _Watched(name, module, classes=True, every_check=True)
+        if top in FRAMEWORK:
+            return _Watched(name, module, globals_=name not in REBOUND_BY_PYTEST, classes=True)
+        if name in LIBRARIES:
+            return _Watched(name, module)
+        return None
 
     def baseline(self) -> None:
         self._add_new()
+        if self._plugins is not None:
+            self._known_plugins = list(self._plugins.get_plugins())
 
     def _add_new(self) -> None:
         for name in sys.modules.keys() - self._seen:
             self._seen.add(name)
             module = sys.modules.get(name)
-            if not isinstance(module, types.ModuleType):
-                continue
-            owned = self._owned(name, module)
-            if owned or name in LIBRARIES:
-                self.watched[name] = _Watched(name, module, owned)
-                self.modules[name] = module
+            if isinstance(module, types.ModuleType):
+                watched = self._watch(name, module)
+                if watched is not None:
+                    self.watched[name] = watched
+                    self.modules[name] = module
 
-    def changes(self) -> list[str]:
+    def changes(self, full: bool = True) -> list[str]:
+        """What changed since the baseline. After every check only the grader's own modules
+        and graders.* are compared (cheap); `full` adds pytest, pluggy and the libraries
+        (about 10 ms with torch loaded), done after the import and at the end of the run."""
         found = []
+        if self._plugins is not None:
+            known = {id(p) for p in self._known_plugins}
+            for plugin in self._plugins.get_plugins():
+                if id(plugin) not in known:
+                    name = self._plugins.get_name(plugin) or type(plugin).__name__
+                    found.append(f"a pytest plugin was registered ({name})")
         for name, module in self.modules.items():
             if sys.modules.get(name) is not module:
                 found.append(f"sys.modules[{name!r}] was replaced")
         for watched in self.watched.values():
-            found += watched.changes()
+            if full or watched.every_check:
+                found += watched.changes()
         self._add_new()  # graders.* modules a check imported later are watched from now on
         return found
 
-    def check(self, when: str) -> str:
+    def check(self, when: str, full: bool = True) -> str:
         """A message naming what changed (at most a few names), or ''."""
-        found = self.changes()
+        found = self.changes(full)
         if not found:
             return ""
         more = f" and {len(found) - 3} more" if len(found) > 3 else ""

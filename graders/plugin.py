@@ -181,15 +181,16 @@ def _config_of(_report: Any) -> pytest.Config | None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     _emit(session.config, "collected", nodeids=[item.nodeid for item in session.items])
-    guard = integrity.ModuleGuard(session.config.rootpath)  # before any learner code runs
+    # before any learner code runs
+    guard = integrity.ModuleGuard(session.config.rootpath, session.config.pluginmanager)
     guard.baseline()
     session.config.stash[_guard_key] = guard
 
 
-def _guard(config: pytest.Config, when: str) -> str:
+def _guard(config: pytest.Config, when: str, full: bool = True) -> str:
     """What the solution changed in the grader's modules (reported once), or ''."""
     guard = config.stash.get(_guard_key, None)
-    message = guard.check(when) if guard is not None else ""
+    message = guard.check(when, full) if guard is not None else ""
     if message and guard.first_report():
         _emit(config, "tampered", message=message)
     return message
@@ -244,13 +245,14 @@ def pytest_runtest_logfinish(nodeid: str, location: Any) -> None:
     config = _config_of(None)
     if config is not None:
         case = config.stash[_cases_key].get(nodeid, {"outcome": "error", "message": "no report"})
-        tampered = _guard(config, f"during {nodeid.split('::')[-1]}")
+        tampered = _guard(config, f"during {nodeid.split('::')[-1]}", full=False)
         if tampered:
             case = {**case, "outcome": "error", "message": tampered}
         _emit(config, "case", nodeid=nodeid, **case)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _guard(session.config, "by the end of grading")
     _emit(session.config, "finish", exitstatus=int(exitstatus))
 
 

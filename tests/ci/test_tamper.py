@@ -15,6 +15,22 @@ from tracker.store import Store
 
 WRONG_ROOT2 = "def root2():\n    return 1.4142\n"  # 1e-5 off: fails the 1e-9 tolerance
 
+CHEAT_PLUGIN = """\
+import pytest
+import graders.plugin
+
+
+class Cheat:  # turns every failed check into a passed one
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        report.outcome = "passed"
+        return report
+
+
+graders.plugin._session_config[0].pluginmanager.register(Cheat(), "cheat")
+"""
+
 # Finds the learner's course from inside the grading child: the parent's working folder
 # (only in solutions graded by a real `mltrack` run in the course, never in-process here).
 FIND_COURSE = """\
@@ -181,6 +197,9 @@ copy.write_text(copy.read_text().replace("1e-9", "1.0"))
     ("import graders.expect\ngraders.expect.close.__kwdefaults__['atol'] = 1.0\n",
      "graders.expect.close had its code or defaults changed"),
     ("import sys\nsys.modules['test_close'].abs = lambda x: 0\n", "test_close.abs was added"),
+    (CHEAT_PLUGIN, "a pytest plugin was registered (cheat)"),
+    ("import _pytest.reports\n_pytest.reports.BaseReport.failed = property(lambda r: False)\n",
+     "_pytest.reports.BaseReport.failed was replaced"),
 ])
 def test_monkeypatching_the_grader_at_import_is_an_error_that_names_it(course, tracker, patch,
                                                                        named):
@@ -188,7 +207,7 @@ def test_monkeypatching_the_grader_at_import_is_an_error_that_names_it(course, t
     assert result.verdict == Verdict.ERROR
     assert result.message.startswith("tampering detected while the solution was imported: ")
     assert named in result.message
-    assert all(c.outcome == Outcome.ERROR for c in result.cases)
+    assert not result.verdict.ok  # whatever the patched pytest made of the checks
 
 
 def test_monkeypatching_the_grader_during_a_check_is_an_error(course, tracker):
@@ -202,6 +221,18 @@ def root2():
     assert result.verdict == Verdict.ERROR
     assert "tampering detected during test_square_root_of_two: test_close.TOLERANCE was " \
            "replaced" in result.message
+
+
+def test_patching_pytest_during_a_check_is_caught_by_the_end_of_the_run(course, tracker):
+    result = grade(tracker, course, "close", """\
+def root2():
+    import _pytest.reports
+    _pytest.reports.BaseReport.failed = property(lambda report: False)
+    return 1.4142
+""")
+    assert result.verdict == Verdict.ERROR
+    assert result.message == ("tampering detected by the end of grading: "
+                              "_pytest.reports.BaseReport.failed was replaced")
 
 
 def test_lines_forged_into_the_report_file_are_an_error(course, tracker):
