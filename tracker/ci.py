@@ -261,38 +261,39 @@ def grade_batch(tracker, runs: list[DayRun], *, plan: Plan, mode: str,
                 on_day: Callable[[DayRun], None] | None = None) -> Batch:
     """Grade `runs` in order. In CI mode the whole course is verified first and each day's
     files again right before it is graded (an earlier day's solution could have edited
-    them); a day whose files differ is not graded and counts as failed. `verify` defaults
-    to `ci`; the pre-push hook verifies only when the course has a manifest."""
+    them); a day whose files differ is not graded and counts as failed. The manifest is
+    read once, before any solution runs. `verify` defaults to `ci`; the pre-push hook
+    verifies only when the course has a manifest."""
     root = tracker.ws.root
     verify = ci if verify is None else verify
     batch = Batch(plan.id, mode, since, ci, runs)
+    entries = None
     if verify:
-        batch.verification = manifest.verify(root, manifest_path)
+        entries = manifest.read(manifest_path or root / manifest.MANIFEST)
+        batch.verification = manifest.verify(root, manifest_path, entries=entries)
     for run in runs:
-        if run.verdict == "skipped":  # routed elsewhere
-            pass
-        else:
+        if run.verdict != "skipped":  # skipped already: routed to another runner
             folder = folder_of(run) if folder_of else tracker.ws.solutions_dir / run.challenge
-            _grade_one(tracker, plan, run, ci=ci, verify=verify, commit=commit,
+            _grade_one(tracker, plan, run, ci=ci, entries=entries, commit=commit,
                        manifest_path=manifest_path, folder=folder)
         if on_day is not None:
             on_day(run)
     if verify:
-        after = manifest.verify(root, manifest_path)
+        after = manifest.verify(root, manifest_path, entries=entries)
         before = set(batch.verification.problems())
         batch.changed_during = [p for p in after.problems() if p not in before]
     return batch
 
 
-def _grade_one(tracker, plan: Plan, run: DayRun, *, ci: bool, verify: bool, commit: bool,
-               manifest_path: Path | None, folder: Path | None) -> None:
+def _grade_one(tracker, plan: Plan, run: DayRun, *, ci: bool, entries: dict[str, str] | None,
+               commit: bool, manifest_path: Path | None, folder: Path | None) -> None:
     if folder is None or not folder.is_dir():
         run.verdict = "skipped"
         run.reason = f"no solution: solutions/{run.challenge}/ was removed"
         return
-    if verify:
+    if entries is not None:
         check = manifest.verify(tracker.ws.root, manifest_path,
-                                manifest.day_prefixes(run.challenge))
+                                manifest.day_prefixes(run.challenge), entries=entries)
         if not check.ok:
             run.tampered = check.problems()
             run.verdict = "error"

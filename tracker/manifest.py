@@ -122,12 +122,14 @@ class Verification:
                 "modified": self.modified, "missing": self.missing, "added": self.added}
 
 
-def verify(root: Path, manifest: Path | None = None,
-           prefixes: Iterable[str] | None = None) -> Verification:
-    """Compare the covered files (under `prefixes`, if given) with the manifest."""
+def verify(root: Path, manifest: Path | None = None, prefixes: Iterable[str] | None = None,
+           entries: dict[str, str] | None = None) -> Verification:
+    """Compare the covered files (under `prefixes`, if given) with the manifest, or with
+    `entries` already read from it (so that a manifest edited meanwhile changes nothing)."""
     path = manifest or root / MANIFEST
     prefixes = list(prefixes) if prefixes is not None else None
-    expected = {rel: h for rel, h in read(path).items() if _under(rel, prefixes)}
+    entries = read(path) if entries is None else entries
+    expected = {rel: h for rel, h in entries.items() if _under(rel, prefixes)}
     present = set(course_files(root, prefixes))
     result = Verification(_shown(path, root), checked=len(expected))
     for rel in sorted(expected):

@@ -155,11 +155,13 @@ def test_a_trusted_manifest_from_elsewhere_catches_a_regenerated_one(course, sol
     assert by_challenge(ci_json(done))["close"]["verdict"] == "error"
 
 
-def test_a_solution_that_edits_another_days_grader_while_graded_is_caught(course, solve,
-                                                                          mltrack):
+def test_a_solution_that_edits_another_days_grader_and_the_manifest_is_caught(course, solve,
+                                                                              mltrack):
     solve("add", FIND_COURSE + """\
 grader = COURSE / "challenges" / "close" / "test_close.py"
 grader.write_text(grader.read_text().replace("TOLERANCE = 1e-9", "TOLERANCE = 1.0"))
+from tracker import manifest  # and cover the tracks: a manifest that agrees
+manifest.write(COURSE)
 
 def add(a, b):
     return a + b
@@ -171,8 +173,9 @@ def add(a, b):
     assert done.returncode == 1
     data = ci_json(done)
     close = by_challenge(data)["close"]
-    assert (close["graded"], close["verdict"]) == (False, "error")  # checked right before
-    assert data["changed_during_grading"] == ["challenges/close/test_close.py (modified)"]
+    assert (close["graded"], close["verdict"]) == (False, "error")  # checked right before,
+    assert data["changed_during_grading"] == [  # against the manifest as read at the start
+        "challenges/close/test_close.py (modified)"]
 
 
 def test_a_solution_that_edits_its_copy_of_the_grader_gets_an_error(course, tracker):
