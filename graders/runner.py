@@ -91,7 +91,7 @@ def _prepare(job: Job, scratch: Path) -> str | None:
 def _command(job: Job, scratch: Path) -> list[str]:
     return [
         sys.executable, "-m", "graders.child", str(job.limits.memory_mb),
-        str(job.limits.file_bytes), "--",
+        str(job.limits.file_bytes), str(os.getpid()), "--",
         "-p", "graders.plugin", "-p", "no:cacheprovider",
         # tee-sys: output reaches stdout.log at once, so a flood meets the output cap
         "--capture=tee-sys", "-q", "--color=no", "--no-header",
@@ -105,7 +105,8 @@ def _command(job: Job, scratch: Path) -> list[str]:
 
 
 def _environment(job: Job, scratch: Path) -> dict[str, str]:
-    env = dict(os.environ)
+    # the child has no business knowing where the learner's workspace is
+    env = {k: v for k, v in os.environ.items() if k != "MLTRACK_WORKSPACE"}
     package_root = str(Path(graders.__file__).resolve().parent.parent)
     env.update(
         PYTHONPATH=os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")])),
@@ -159,8 +160,10 @@ class _Supervisor:
     def output_size(self) -> int:
         return sum(_size(self.scratch / n) for n in ("stdout.log", "stderr.log"))
 
-    def tree_rss(self) -> int:
-        total = 0
+    def tree_memory(self, limit: int) -> int:
+        """Resident memory of the process tree. Summed RSS counts pages that forked
+        children share (DataLoader workers) once per process, so above the limit the
+        proportional share (PSS, slower to read) decides."""
         try:
             root = psutil.Process(self.proc.pid)
             procs = [root, *root.children(recursive=True)]
@@ -168,10 +171,10 @@ class _Supervisor:
             return 0
         for p in procs:
             self.seen.setdefault(p.pid, p)
-            try:
-                total += p.memory_info().rss
-            except psutil.Error:
-                pass
+        total = _sum_memory(procs, lambda p: p.memory_info().rss)
+        if total > limit and len(procs) > 1:
+            total = _sum_memory(procs, lambda p: getattr(p.memory_full_info(), "pss", 0)
+                                or p.memory_info().rss)
         return total
 
     def watch(self) -> tuple[str | None, float]:
@@ -194,12 +197,13 @@ class _Supervisor:
                 return "output", now - start
             if now >= next_memory:
                 next_memory = now + MEMORY_POLL_S
-                if self.tree_rss() > limits.memory_mb * 2**20:
+                limit = limits.memory_mb * 2**20
+                if self.tree_memory(limit) > limit:
                     return "memory", now - start
 
     def kill_all(self) -> None:
         """Kill the child's process group and every descendant ever seen (setsid escapees)."""
-        self.tree_rss()  # one last look for descendants
+        self.tree_memory(2**62)  # one last look for descendants
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -226,6 +230,16 @@ class _Supervisor:
             except psutil.Error:
                 pass
         return found
+
+
+def _sum_memory(procs: list[psutil.Process], read) -> int:
+    total = 0
+    for p in procs:
+        try:
+            total += read(p)
+        except psutil.Error:
+            pass
+    return total
 
 
 def _size(path: Path) -> int:

@@ -5,7 +5,9 @@ No UI imports here: the CLI and the TUI render what these methods return.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +17,7 @@ from typing import Any
 from graders.results import GradeResult
 from tracker import gitops
 from tracker.catalog import Catalog, Challenge
+from tracker.clock import utcnow
 from tracker.errors import ContractError, Locked, NotStarted, UnknownDay
 from tracker.gitops import CommitOutcome
 from tracker.plan import Plan, PlanDay, load_plan
@@ -101,7 +104,7 @@ class Tracker:
         self.ws = workspace
         self.source = source
         self.catalog = Catalog(workspace.challenges_dir)
-        self._clock = clock
+        self.clock = clock or utcnow
         self._plans: dict[str, Plan] | None = None
         self._store = None
 
@@ -158,13 +161,13 @@ class Tracker:
     @property
     def store(self):
         if self._store is None:
-            from tracker.store import Store, utcnow  # sqlmodel is only imported when needed
+            from tracker.store import Store  # sqlmodel is only imported when needed
 
-            self._store = Store(self.ws.db_path, clock=self._clock or utcnow)
+            self._store = Store(self.ws.db_path, clock=self.clock)
         return self._store
 
     def now(self) -> datetime:
-        return self.store.clock()
+        return self.clock()
 
     def rows(self, plan: Plan | None = None) -> list[DayRow]:
         """Every row of the plan with its status."""
@@ -193,13 +196,15 @@ class Tracker:
         self.store.mark_started(ch.id)
         return target, path, created
 
-    def grade(self, text: str, *, solution: Path | None = None, record: bool = True,
+    def grade(self, text: str, *, solution: Path | None = None, record: bool | None = None,
               commit: bool = True, on_event: Callable[[dict], None] | None = None,
               limits_scale: float = 1.0) -> GradeOutcome:
-        """Grade a day. With `solution`, grade that folder instead (reviewers, CI)."""
+        """Grade a day. With `solution`, grade that folder instead (reviewers, CI); such a
+        grade is not the learner's progress, so by default it is not recorded."""
+        if record is None:
+            record = solution is None
         from graders.runner import grade
         from tracker.benchmarks import grading_env
-        from tracker.store.db import files_hash
 
         target = self.resolve(text)
         ch = target.challenge
@@ -211,16 +216,23 @@ class Tracker:
             raise NotStarted(f"{label} is not started: run `mltrack start {label}`")
         job = job_for(ch, folder, limits_scale)
         job.env.update(grading_env(self.ws))  # declared board, stored calibration scores
-        started = self.now() if record else None
-        head = gitops.head_sha(self.ws.root) if record else None
+        started = self.now()
+        head: list[str | None] = []
+        # Open the store and read HEAD while the child grades: the imports (sqlmodel,
+        # GitPython) then cost no wall-clock time on a machine with a second core.
+        warm = threading.Thread(target=lambda: (self.store, head.append(
+            gitops.head_sha(self.ws.root))), daemon=True)
+        if record:
+            warm.start()
         result = grade(job, on_event=on_event)
         outcome = GradeOutcome(target, result)
         if not record:
             return outcome
+        warm.join()
         attempt = self.store.record_attempt(
             plan=target.plan.id, day=target.day.day, result=result,
-            solution_hash=files_hash(folder), source=self.source, started_at=started,
-            git_head=head,
+            solution_hash=_files_hash(folder), source=self.source, started_at=started,
+            git_head=head[0] if head else None,
         )
         outcome.attempt_id = attempt.id
         if commit:
@@ -265,3 +277,13 @@ class Tracker:
         shutil.copyfile(target.challenge.starter_path, folder / target.challenge.solution_file)
         self.store.mark_reset(target.challenge.id)
         return target, backup
+
+
+def _files_hash(folder: Path) -> str:
+    """sha256 over the relative paths and contents of the files in `folder`."""
+    digest = hashlib.sha256()
+    files = (p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in sorted(files):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()

@@ -98,7 +98,7 @@ def _root(
 
 
 def _register() -> None:
-    from tracker.cli import ci, days, hw, overview, report
+    from tracker.cli import ci, days, hw, overview, report, tools
 
     app.command("start")(days.start)
     app.command("grade")(days.grade)
@@ -107,6 +107,8 @@ def _register() -> None:
     app.command("reset")(days.reset)
     app.command("status")(overview.status)
     app.command("plans")(overview.plans)
+    app.command("watch")(tools.watch)
+    app.command("doctor")(tools.doctor)
     app.command("hw")(hw.hw)
     app.command("verify")(ci.verify)
     app.add_typer(ci.app, name="ci")
@@ -125,4 +127,5 @@ def _print_error(message: str) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}")
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}")

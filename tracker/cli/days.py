@@ -84,8 +84,7 @@ def grade(
                                  "or --ci", param_hint="DAY")
     t = tracker()
     with _progress(enabled=not json and render.console.is_terminal) as on_event:
-        outcome = t.grade(day, solution=solution, record=solution is None,
-                          commit=not no_commit, on_event=on_event)
+        outcome = t.grade(day, solution=solution, commit=not no_commit, on_event=on_event)
     if json:
         render.print_json(outcome.to_dict())
     else:

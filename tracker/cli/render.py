@@ -24,7 +24,7 @@ STATUS_STYLE = {
     "buffer": "dim blue",
 }
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

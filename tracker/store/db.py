@@ -7,12 +7,11 @@ read-to-write lock upgrade.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import event, func
@@ -20,6 +19,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session, create_engine, select
 
 from graders.results import GradeResult
+from tracker.clock import utcnow
 from tracker.errors import StoreError
 from tracker.store.benchstore import add_bench_records
 from tracker.store.migrations import LATEST, MIGRATIONS
@@ -33,10 +33,6 @@ from tracker.store.models import (
 )
 
 BUSY_TIMEOUT_MS = 15_000
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Store:
@@ -264,13 +260,3 @@ def _explain(path: Path, exc: Exception) -> str:
         return (f"{path} is corrupted ({text}); move it aside and mltrack starts a new one, "
                 "or restore it with `git checkout -- progress.db`")
     return f"{path}: {text}"
-
-
-def files_hash(folder: Path) -> str:
-    """sha256 over the relative paths and contents of the files in `folder`."""
-    digest = hashlib.sha256()
-    files = (p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    for path in sorted(files):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
