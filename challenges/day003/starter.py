@@ -1,7 +1,8 @@
 """Day 3: symmetric eigendecomposition and SVD from scratch; rank-k image compression.
 
 Allowed: numpy, including numpy.linalg.qr and numpy.linalg.norm. Forbidden: numpy.linalg's
-eig/eigh/eigvals/eigvalsh/svd/svdvals/pinv/matrix_rank, scipy, sklearn, torch.
+eig/eigh/eigvals/eigvalsh/svd/svdvals/pinv/matrix_rank, scipy, sklearn.decomposition,
+sklearn.utils, torch.
 """
 
 import numpy as np  # noqa: F401  (the starter leaves it unused until you write the code)

@@ -1,7 +1,7 @@
 """Day 11: L2-regularised logistic regression, with C chosen by k-fold cross-validation.
 
-Allowed: numpy, scipy (scipy.optimize too). Forbidden: sklearn's models, model_selection,
-preprocessing, pipeline and metrics (the grader's oracle).
+Allowed: numpy, scipy (scipy.optimize too). Forbidden: sklearn's models, preprocessing,
+pipeline, metrics and the splitters of model_selection (KFold, cross_val_score, ...).
 """
 
 import numpy as np  # noqa: F401  (the starter leaves it unused until you write the code)
