@@ -144,8 +144,9 @@ def test_eigh_matches_numpy(solution, label):
     (np.array([[1.0, 2.0], [0.0, 1.0]]), "a non-symmetric matrix"),
     (np.ones((2, 3)), "a 2x3 matrix"),
 ], ids=["non-symmetric", "non-square"])
-def test_eigh_rejects_what_it_cannot_do(solution, A, why):
+def test_eigh_and_power_iteration_reject_what_they_cannot_do(solution, A, why):
     expect.raises(ValueError, solution.eigh, A, what="eigh", why=why)
+    expect.raises(ValueError, solution.power_iteration, A, what="power_iteration", why=why)
 
 
 # ---- SVD ----------------------------------------------------------------------------------
