@@ -15,7 +15,7 @@ torch.set_num_threads(1)  # one thread: fastest per core, and immune to a busy m
 # The first torch optimiser imports torch._dynamo, which wraps torch.manual_seed; importing it
 # here, before the solution runs, keeps the grading run's module guard from calling that tampering.
 BUDGET = 50_000  # parameters
-THRESHOLD = 0.70  # test accuracy (the reference reaches about 0.9; a linear model about 0.26)
+THRESHOLD = 0.60  # test accuracy (the reference reaches about 0.9; a linear model about 0.25)
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,8 @@ def test_cnn_shapes_and_budget(solution, images, record_metric):
 
 def test_cnn_trains_to_threshold(solution, images, record_metric):
     X_train, y_train, X_test, y_test = images
+    torch.manual_seed(0)
+    check_is_a_small_cnn(solution.build_cnn(), "build_cnn()")  # fail fast, before training
     start = time.perf_counter()
     model = solution.train_cnn(X_train.copy(), y_train.copy(), seed=0)
     seconds = time.perf_counter() - start
