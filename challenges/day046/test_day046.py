@@ -1,0 +1,104 @@
+"""Day 46 grader: a DCGAN on the 8x8 digits. Checks the architecture (convolutional, right
+shapes and range), the loss history (finite, neither network winning outright), and the
+samples: a fixed digits classifier (logistic regression trained here on all 1797 digits)
+must recognise them confidently, across many classes (no mode collapse)."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+
+# Small models: one thread is as fast as two, and far faster on a busy machine (no spinning).
+torch.set_num_threads(1)
+# The first optimiser step imports torch._dynamo, which wraps torch.manual_seed; import it
+# before the grade starts so that wrapping is not mistaken for the solution's doing.
+import torch._dynamo  # noqa: E402, F401
+
+SAMPLES = 1000
+MIN_SCORE = 3.5        # "inception score" under the fixed classifier: real digits 7.4, noise 2.0
+MIN_CONFIDENT = 0.35   # share of samples the classifier gives >= 0.8 probability (noise 0.21)
+MIN_CLASSES = 8        # classes holding >= 2% of the confident samples
+MAX_CLASS_SHARE = 0.3  # no digit may take more than this share of all samples
+D_LOSS_RANGE = (0.3, 2.5)  # mean discriminator loss over the last 20% of steps (2 ln 2 = 1.39)
+
+
+def _images():
+    digits = load_digits()
+    X = torch.tensor(digits.data / 8.0 - 1.0, dtype=torch.float32)  # [0, 16] -> [-1, 1]
+    return X.view(-1, 1, 8, 8), digits
+
+
+def test_architecture_is_convolutional(solution):
+    torch.manual_seed(0)
+    G, D = solution.Generator(), solution.Discriminator()
+    kinds = {type(m) for m in G.modules()}
+    assert kinds & {torch.nn.ConvTranspose2d, torch.nn.Conv2d}, (
+        "the Generator has no (transposed) convolution: a DCGAN generator upsamples with "
+        "ConvTranspose2d (or Upsample + Conv2d)")
+    assert torch.nn.Conv2d in {type(m) for m in D.modules()}, (
+        "the Discriminator has no Conv2d: a DCGAN discriminator is convolutional")
+    G.eval()
+    with torch.no_grad():
+        x = G(torch.randn(5, G.latent_dim) * 3)
+    assert tuple(x.shape) == (5, 1, 8, 8), (
+        f"Generator output has shape {tuple(x.shape)}, expected (5, 1, 8, 8)")
+    assert x.min() >= -1 and x.max() <= 1, (
+        f"Generator outputs lie in [{x.min():.2f}, {x.max():.2f}]; images are in [-1, 1] (tanh)")
+    with torch.no_grad():
+        logits = D.eval()(x)
+    assert logits.numel() == 5, (
+        f"Discriminator must give one logit per image, got shape {tuple(logits.shape)}")
+
+
+@pytest.fixture(scope="module")
+def trained(solution):
+    images, digits = _images()
+    G, D, history = solution.train_gan(images.clone(), seed=0)
+    G.eval()
+    clf = LogisticRegression(C=1.0, max_iter=3000).fit(digits.data / 16.0, digits.target)
+    return G, D, history, clf
+
+
+def test_loss_history_is_balanced(trained, record_metric):
+    _, _, history, _ = trained
+    d, g = (np.asarray(history[k], dtype=float) for k in ("d_loss", "g_loss"))
+    assert len(d) >= 200 and len(d) == len(g), (
+        "history must hold one d_loss and one g_loss per step (>= 200 steps); "
+        f"got {len(d)} and {len(g)}")
+    assert np.isfinite(d).all() and np.isfinite(g).all(), "the loss history contains NaN or inf"
+    tail = max(1, len(d) // 5)
+    d_end, g_end = d[-tail:].mean(), g[-tail:].mean()
+    record_metric("final_d_loss", d_end, target=f"in {D_LOSS_RANGE}")
+    record_metric("final_g_loss", g_end)
+    assert d_end >= D_LOSS_RANGE[0], (
+        f"the discriminator's loss ends at {d_end:.3f}: it wins outright and the generator "
+        "learns nothing (is the generator trained to make D say 'real', label 1?)")
+    assert d_end <= D_LOSS_RANGE[1], (
+        f"the discriminator's loss ends at {d_end:.3f} (> {D_LOSS_RANGE[1]}): it is not learning")
+
+
+def test_samples_are_recognisable_and_diverse(trained, record_metric):
+    G, _, _, clf = trained
+    with torch.no_grad():
+        x = G(torch.randn(SAMPLES, G.latent_dim, generator=torch.Generator().manual_seed(46)))
+    pixels = ((x.reshape(SAMPLES, 64).numpy().astype(float) + 1.0) / 2.0).clip(0, 1)
+    p = clf.predict_proba(pixels)
+    confident = p.max(1) >= 0.8
+    marginal = p.mean(0)
+    score = float(np.exp((p * (np.log(p + 1e-12) - np.log(marginal + 1e-12))).sum(1).mean()))
+    counts = np.bincount(p.argmax(1)[confident], minlength=10)
+    classes = int((counts >= 0.02 * max(1, confident.sum())).sum())
+    top_share = float(np.bincount(p.argmax(1), minlength=10).max() / SAMPLES)
+    record_metric("inception_score_digits", score, target=f">= {MIN_SCORE}")
+    record_metric("confident_share", float(confident.mean()), target=f">= {MIN_CONFIDENT}")
+    record_metric("classes_covered", classes, target=f">= {MIN_CLASSES}")
+    record_metric("largest_class_share", top_share, target=f"<= {MAX_CLASS_SHARE}")
+    assert top_share <= MAX_CLASS_SHARE, (
+        f"{top_share:.0%} of the samples are one digit: mode collapse")
+    assert score >= MIN_SCORE and confident.mean() >= MIN_CONFIDENT, (
+        f"the fixed digits classifier does not recognise the samples: score {score:.2f} "
+        f"(>= {MIN_SCORE} required; real digits 7.4, noise 2.0), confident on "
+        f"{confident.mean():.0%} (>= {MIN_CONFIDENT:.0%} required)")
+    assert classes >= MIN_CLASSES, (
+        f"the recognisable samples cover only {classes} digits (>= {MIN_CLASSES} required)")
