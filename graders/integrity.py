@@ -200,6 +200,8 @@ class _Watched:
                 found.append(f"{where}.{key} was removed")
                 continue
             new = now[key]
+            if new is not old and _own_wrapper(new, old, self.module):
+                continue
             if new is not old:
                 found.append(f"{where}.{key} was replaced")
             elif key in self.functions and not _same_parts(_function_parts(new),
@@ -213,6 +215,24 @@ class _Watched:
                 if key not in new_dict or new_dict[key] is not old:
                     found.append(f"{where}.{cls}.{key} was replaced")
         return found
+
+
+def _own_wrapper(new: Any, old: Any, module: types.ModuleType) -> bool:
+    """A library wrapping its own function on a lazy import (torch._dynamo wraps
+    torch.manual_seed on the first optimiser step): the wrapper's `__wrapped__` chain reaches
+    the original and its code lives in the library's own installed files, not the solution's."""
+    top = sys.modules.get(module.__name__.split(".")[0])
+    home = os.path.dirname(getattr(top, "__file__", None) or "") if top else ""
+    code = getattr(new, "__code__", None)
+    if not home or code is None or not code.co_filename.startswith(home + os.sep):
+        return False
+    seen, inner = 0, new
+    while inner is not None and seen < 10:
+        inner = getattr(inner, "__wrapped__", None)
+        if inner is old:
+            return True
+        seen += 1
+    return False
 
 
 def _same_parts(a: tuple | None, b: tuple | None) -> bool:
