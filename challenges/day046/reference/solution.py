@@ -37,7 +37,7 @@ class Discriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
-def train_gan(images, seed=0, steps=600, batch=64):
+def train_gan(images, seed=0, steps=450, batch=64):
     """images: float32 (N, 1, 8, 8) in [-1, 1]. Returns (generator, discriminator, history)."""
     torch.manual_seed(seed)
     G, D = Generator(), Discriminator()
