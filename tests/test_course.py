@@ -10,6 +10,7 @@ import pytest
 
 from graders.results import Verdict
 from graders.runner import grade
+from tests import mistake_files
 from tracker.catalog import Catalog, stray_entries
 from tracker.engine import job_for
 from tracker.plan import load_plan
@@ -33,16 +34,19 @@ def _params(ids):
 
 def _mistakes():
     for folder in sorted(MISTAKES.iterdir()) if MISTAKES.is_dir() else []:
-        for path in sorted(folder.glob("*.py")):
+        for path in sorted([*folder.glob("*.py"), *folder.glob("*.diff")]):
             yield pytest.param(folder.name, path, id=f"{folder.name}-{path.stem}",
                                marks=_marks(folder.name))
 
 
-def _grade_file(cid: str, source: Path, tmp_path: Path):
+def _grade_file(cid: str, source: Path, tmp_path: Path, text: str | None = None):
     ch = CATALOG.get(cid)
     folder = tmp_path / "solution"
     folder.mkdir()
-    shutil.copyfile(source, folder / ch.solution_file)
+    if text is None:
+        shutil.copyfile(source, folder / ch.solution_file)
+    else:
+        (folder / ch.solution_file).write_text(text, encoding="utf-8")
     return grade(job_for(ch, folder))
 
 
@@ -81,14 +85,11 @@ def test_reference_passes_its_grader(cid, tmp_path):
 
 @pytest.mark.parametrize("cid,path", list(_mistakes()))
 def test_typical_mistake_is_caught_with_a_pointed_message(cid, path, tmp_path):
-    header = dict(
-        line[2:].split(":", 1) for line in path.read_text(encoding="utf-8").splitlines()[:5]
-        if line.startswith("# ") and ":" in line
-    )
-    expected = header["expect"].strip()
-    result = _grade_file(cid, path, tmp_path)
-    assert result.verdict != Verdict.PASSED, f"the mistake passed: {header['mistake'].strip()}"
+    ch = CATALOG.get(cid)
+    m = mistake_files.read(path, ch.reference_dir / ch.solution_file)
+    result = _grade_file(cid, path, tmp_path, text=m.source)
+    assert result.verdict != Verdict.PASSED, f"the mistake passed: {m.mistake}"
     messages = [result.message] + [c.message for c in result.cases]
-    assert any(expected in m for m in messages), (
-        f"no message mentions {expected!r}; got: {result.message}"
+    assert any(m.expect in text for text in messages), (
+        f"no message mentions {m.expect!r}; got: {result.message}"
     )
