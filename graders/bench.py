@@ -127,11 +127,16 @@ class Measurement:
         return median_ci(self.samples_s, confidence)
 
     def verdict(self, bound: float, op: str = "<=", confidence: float = 0.95) -> str:
-        """An absolute target (e.g. median latency <= bound): decided only by a valid
-        measurement whose confidence interval lies wholly on one side of the bound."""
+        """An absolute target (e.g. median latency <= bound): decided by a valid
+        measurement whose confidence interval lies wholly on one side of the bound. A noisy
+        one decides only when every sample lies on the same side (noise adds time, so the
+        slowest sample meeting a bound, or the fastest missing it, is still a fair verdict);
+        anything else is INCONCLUSIVE."""
         ci = self.ci(confidence)
-        if not self.valid or ci is None:
+        if ci is None or self.n < MIN_VALID_SAMPLES:
             return INCONCLUSIVE
+        if not self.valid:
+            ci = (min(self.samples_s), max(self.samples_s))
         return _decide(ci, bound, op)
 
     def stats(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from graders.bench import BLOCK_S, INCONCLUSIVE, PASS, measure
+from graders.bench import BLOCK_S, FAIL, INCONCLUSIVE, PASS, measure
 
 
 def busy(n: int = 20_000) -> int:
@@ -81,7 +81,10 @@ def test_a_noisy_function_is_flagged_not_trusted():
 
     m = measure(erratic, block=1, max_time_s=0.5)
     assert not m.valid and "too noisy" in m.reason and m.stop == "time-cap"
-    assert m.verdict(1.0) == INCONCLUSIVE  # even a bound it clearly meets is not decided
+    # noisy: decided only when every sample lies on one side of the bound
+    assert m.verdict(1.0) == PASS
+    assert m.verdict(0.003) == INCONCLUSIVE
+    assert m.verdict(0.0001) == FAIL
 
 
 def test_slow_code_gets_a_bounded_measurement():
