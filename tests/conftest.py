@@ -14,6 +14,9 @@ import pytest
 from tracker.engine import Tracker
 from tracker.workspace import Workspace
 
+# the fixture course's graders are graded by the tests, not collected as tests themselves
+collect_ignore = ["fixtures"]
+
 FIXTURE_COURSE = Path(__file__).parent / "fixtures" / "course"
 SOLUTIONS = Path(__file__).parent / "fixtures" / "solutions"
 
