@@ -76,18 +76,19 @@ def main() -> None:
             for name, (command, command_env) in commands.items():
                 samples[name].append(timed(command, root, command_env))
     med = {name: statistics.median(values) for name, values in samples.items()}
+    bare = med["bare pytest"]
     report = {
         "rounds": args.rounds,
         "median_s": {k: round(v, 4) for k, v in med.items()},
         "ratios": {
-            "grade/bare pytest": round(med["mltrack grade --no-commit"] / med["bare pytest"], 2),
-            "grade+commit/bare pytest": round(med["mltrack grade (commit)"] / med["bare pytest"], 2),
+            "grade/bare pytest": round(med["mltrack grade --no-commit"] / bare, 2),
+            "grade+commit/bare pytest": round(med["mltrack grade (commit)"] / bare, 2),
             "--help/python": round(med["mltrack --help"] / med["python -c pass"], 2),
             "status/python": round(med["mltrack status"] / med["python -c pass"], 2),
         },
         "overhead_s": {
-            "grade": round(med["mltrack grade --no-commit"] - med["bare pytest"], 3),
-            "grade+commit": round(med["mltrack grade (commit)"] - med["bare pytest"], 3),
+            "grade": round(med["mltrack grade --no-commit"] - bare, 3),
+            "grade+commit": round(med["mltrack grade (commit)"] - bare, 3),
         },
     }
     if args.json:
