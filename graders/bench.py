@@ -10,7 +10,8 @@
      warming up has taken a quarter of the time budget: such a function is warm anyway);
   4. samples (block time / n) for at least `min_time_s` and `min_samples`, continued until
      the relative IQR is at most `rel_iqr_max` (10 %) or `max_time_s` runs out.
-  The result has the median, nearest-rank p90/p99 (only from 10/100 samples on), the
+  The result has the median, nearest-rank p90/p99 (only with block=1, from 10/100
+  samples on: a block's mean has no per-call tail), the
   relative IQR, the raw samples, the peak memory and a validity flag (at least 5 samples,
   relative IQR within the bound).
 
@@ -23,8 +24,9 @@ PASS when the lower bound meets the target, FAIL when the upper bound is below i
 INCONCLUSIVE otherwise: noise can only leave a result undecided, never turn it into a
 pass or a failure. Rounds stop on the width of the interval, never on the verdict.
 
-On a GPU (device="cuda", or CUDA tensors among the arguments) blocks are timed with CUDA
-events after a synchronise. torch is imported only then.
+On a GPU (device="cuda", CUDA tensors among the arguments, or, in auto mode, any call once
+the process has initialised CUDA, closures included) blocks are timed with CUDA events
+after a synchronise. torch is imported only then.
 """
 
 from __future__ import annotations
@@ -96,13 +98,15 @@ class Measurement:
     def min_s(self) -> float:
         return min(self.samples_s)
 
+    # A sample of a block is a mean of `block` calls: its tail is not the calls' tail, so
+    # tails are reported only for per-call samples (block=1).
     @property
     def p90_s(self) -> float | None:
-        return nearest_rank(self.samples_s, 90)
+        return nearest_rank(self.samples_s, 90) if self.block == 1 else None
 
     @property
     def p99_s(self) -> float | None:
-        return nearest_rank(self.samples_s, 99)
+        return nearest_rank(self.samples_s, 99) if self.block == 1 else None
 
     @property
     def rel_iqr(self) -> float:
@@ -407,7 +411,11 @@ def _wants_cuda(device: str, args: tuple, kwargs: dict) -> bool:
     if torch is None:
         return False
     values = itertools.chain(args, kwargs.values())
-    return any(isinstance(v, torch.Tensor) and v.is_cuda for v in values)
+    if any(isinstance(v, torch.Tensor) and v.is_cuda for v in values):
+        return True
+    # a closure over CUDA tensors shows none in its arguments: once this process has used
+    # CUDA, its work may be asynchronous and only a synchronised clock times it
+    return bool(torch.cuda.is_initialized())
 
 
 def _clock(fn: Callable, args: tuple, kwargs: dict, device: str,

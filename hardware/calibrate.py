@@ -16,6 +16,7 @@ scaled by it (tracker/targets.py). numpy is imported only when calibrating.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 from dataclasses import asdict, dataclass
 
@@ -74,3 +75,28 @@ def _one_blas_thread():
     except ImportError:  # without it BLAS keeps its threads; the figure is still a figure
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
+
+
+def is_valid_calibration(calibration_json: str | None) -> bool:
+    """Whether a stored calibration was stable (a noisy one is kept but not preferred)."""
+    try:
+        return bool(json.loads(calibration_json or "{}").get("valid"))
+    except (ValueError, AttributeError):
+        return False
+
+
+def preferred_calibration(rows: list[tuple[str, float, str | None]]) -> dict[str, float]:
+    """{fingerprint: score} from (fingerprint, score, calibration json) rows, newest first:
+    the newest valid calibration of each machine, else its newest one. A calibration taken
+    while the machine was busy would otherwise shift every scaled target by its noise."""
+    scores: dict[str, float] = {}
+    settled: set[str] = set()
+    for fingerprint, score, calibration in rows:
+        if score is None or fingerprint in settled:
+            continue
+        if is_valid_calibration(calibration):
+            scores[fingerprint] = score
+            settled.add(fingerprint)
+        else:
+            scores.setdefault(fingerprint, score)
+    return scores

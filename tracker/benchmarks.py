@@ -31,7 +31,10 @@ def hardware_report(ws: Workspace | None, *, calibrate: bool = True,
     if calibrate:
         from hardware.calibrate import calibrate as run
 
-        report["calibration"] = run().to_dict()
+        calibration = run()
+        if not calibration.valid:  # a busy moment: one longer try before keeping it as noisy
+            calibration = run(max_time_s=3.0)
+        report["calibration"] = calibration.to_dict()
     if store is not None:
         from tracker.store.benchstore import latest_calibration, record_hardware
 
@@ -81,8 +84,10 @@ def _stored_scores(db: Path) -> dict[str, float]:
         return {}
     try:
         with closing(sqlite3.connect(db, timeout=0.5)) as conn:
-            rows = conn.execute("SELECT fingerprint, score FROM hardwaresnapshot "
-                                "WHERE score IS NOT NULL ORDER BY id").fetchall()
+            rows = conn.execute("SELECT fingerprint, score, calibration FROM hardwaresnapshot "
+                                "WHERE score IS NOT NULL ORDER BY id DESC").fetchall()
     except sqlite3.Error:  # an older schema or a busy file: the child calibrates itself
         return {}
-    return {fp: score for fp, score in rows}  # later rows (newer) win
+    from hardware.calibrate import preferred_calibration
+
+    return preferred_calibration(rows)

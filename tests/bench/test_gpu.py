@@ -66,3 +66,15 @@ def test_asynchronous_launches_are_not_mistaken_for_fast_work(cuda):
     c = compare(four, one, device="cuda")
     assert 3.0 <= c.speedup <= 5.0, str(c)
     assert c.verdict(2.0) == PASS
+
+
+@pytest.mark.gpu
+def test_a_closure_over_gpu_tensors_is_timed_on_the_gpu_without_being_told(cuda):
+    """No CUDA tensor in the arguments, no device given: once CUDA is in use, auto mode
+    still synchronises, so a closure's kernels are measured, not its launches."""
+    torch = cuda
+    a = torch.randn(2048, 2048, device="cuda")
+    m = measure(lambda: a @ a, name="closure")
+    assert m.device == "cuda" and m.timer == "cuda-events"
+    flops = 2 * 2048**3 / m.median_s
+    assert flops < 2e15, f"{flops / 1e12:.0f} TFLOP/s: the launches were timed, not the work"

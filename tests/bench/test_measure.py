@@ -30,7 +30,7 @@ def test_a_steady_workload_gives_a_valid_measurement_with_every_figure():
     assert m.n >= 10 and len(m.samples_s) == m.n
     assert m.rel_iqr <= 0.10
     assert min(m.samples_s) <= m.median_s <= max(m.samples_s)
-    assert m.p90_s is not None and m.p90_s >= m.median_s
+    assert (m.p90_s is None) if m.block > 1 else (m.p90_s >= m.median_s)
     assert m.device == "cpu" and m.timer == "perf_counter"
     stats = m.stats()
     for key in ("median_s", "p90_s", "p99_s", "rel_iqr", "n", "peak_mem_bytes", "valid"):
@@ -56,6 +56,7 @@ def test_fast_code_is_timed_in_blocks_long_enough_for_the_clock():
     m = measure(busy, 50)  # a few microseconds a call
     assert m.block > 1
     assert m.median_s * m.block >= BLOCK_S * 0.5  # a block lasts about a millisecond or more
+    assert m.p90_s is None and m.p99_s is None, "a block's mean has no per-call tail"
     one = measure(busy, 50, block=1, max_time_s=0.3)
     assert one.block == 1
 
@@ -106,30 +107,38 @@ def test_peak_memory_of_the_call_is_recorded():
     assert measure(busy, 1_000, memory=False, max_time_s=0.3).peak_mem_bytes is None
 
 
-@pytest.mark.parametrize("work", [500, 20_000])  # ~15 µs and ~0.6 ms a call
-def test_measure_agrees_with_torch_benchmark_timer(work):
-    """The same workload, the two tools alternating three times: medians within 10 %.
-
-    Both read the thread's CPU time (torch's Timer(timer=...), our measure(timer=...)) and
-    time the same block size: on a shared machine wall-clock blocks of Timer's length
-    (>= 10 ms) are inflated by whoever else runs, which would compare the neighbours. On an
-    idle machine the default wall-clock settings are compared as well."""
+def _agreement(work: int, **timer) -> tuple[float, float]:
+    """Medians of measure and torch's Timer on `busy(work)`, the tools alternating three
+    times, each choosing its own block size."""
     from torch.utils.benchmark import Timer
 
-    cpu = Timer(stmt=f"busy({work})", globals={"busy": busy}, timer=time.thread_time)
+    reference = Timer(stmt=f"busy({work})", globals={"busy": busy}, **timer)
     ours, theirs = [], []
     for _ in range(3):
-        reference = cpu.blocked_autorange(min_run_time=0.3)
-        theirs.append(reference.median)
-        ours.append(measure(busy, work, timer=time.thread_time, block=reference.number_per_run,
-                            min_time_s=0.3).median_s)
-    a, b = statistics.median(ours), statistics.median(theirs)
+        theirs.append(reference.blocked_autorange(min_run_time=0.3).median)
+        ours.append(measure(busy, work, min_time_s=0.3, **timer).median_s)
+    return statistics.median(ours), statistics.median(theirs)
+
+
+@pytest.mark.parametrize("work", [500, 20_000])  # ~15 µs and ~0.6 ms a call
+def test_measure_agrees_with_torch_benchmark_timer(work):
+    """The same workload: medians within 10 %. Both read the thread's CPU time (torch's
+    Timer(timer=...), our measure(timer=...)): on a shared machine wall-clock blocks of
+    Timer's length (>= 10 ms) are inflated by whoever else runs, which would compare the
+    neighbours rather than the tools."""
+    a, b = _agreement(work, timer=time.thread_time)
     assert abs(a - b) / b <= 0.10, f"measure {a * 1e6:.1f} µs vs torch Timer {b * 1e6:.1f} µs"
-    if os.getloadavg()[0] < 0.5:
-        wall = Timer(stmt=f"busy({work})", globals={"busy": busy}).blocked_autorange(
-            min_run_time=0.3).median
-        own = measure(busy, work, min_time_s=0.3).median_s
-        assert abs(own - wall) / wall <= 0.10, f"{own * 1e6:.1f} µs vs {wall * 1e6:.1f} µs"
+
+
+@pytest.mark.parametrize("work", [500, 20_000])
+def test_measure_agrees_with_torch_benchmark_timer_on_the_wall_clock(work):
+    """With the default (wall-clock) settings of both tools: needs a quiet machine."""
+    load = os.getloadavg()[0]
+    if load >= 0.5:
+        pytest.skip(f"the machine is busy (load average {load:.1f}): wall-clock times "
+                    "would compare the neighbours; the CPU-time agreement is tested above")
+    a, b = _agreement(work)
+    assert abs(a - b) / b <= 0.10, f"measure {a * 1e6:.1f} µs vs torch Timer {b * 1e6:.1f} µs"
 
 
 def test_the_harness_imports_torch_only_for_cuda_timing():

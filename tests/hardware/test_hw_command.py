@@ -12,9 +12,15 @@ from typer.testing import CliRunner
 
 from hardware.calibrate import REF_GBPS, REF_GFLOPS, calibrate
 from hardware.detect import detect
+from tracker.benchmarks import grading_env
 from tracker.cli.app import app
 from tracker.store import Store
-from tracker.store.benchstore import calibration_scores, hardware_snapshots
+from tracker.store.benchstore import (
+    calibration_scores,
+    hardware_snapshots,
+    latest_calibration,
+    record_hardware,
+)
 
 HEAVY = ["torch", "sklearn", "onnxruntime", "textual", "scipy", "pandas"]
 
@@ -48,6 +54,33 @@ def test_hw_shows_the_machine_and_stores_a_calibrated_snapshot(workspace):
         assert row.score == report["calibration"]["score"]
         assert json.loads(row.data)["cpu"]["model"] == machine.cpu.model
         assert calibration_scores(store) == {machine.fingerprint: row.score}
+    finally:
+        store.close()
+
+
+def test_a_noisy_calibration_is_kept_but_a_stable_one_is_preferred(workspace):
+    machine = detect().to_dict()
+    fp = machine["fingerprint"]
+    store = Store(workspace.db_path)
+    try:
+        record_hardware(store, machine, {"score": 1.0, "valid": True})
+        record_hardware(store, machine, {"score": 0.6, "valid": False})  # taken while busy
+        assert calibration_scores(store) == {fp: 1.0}
+        assert latest_calibration(store, fp).score == 1.0
+        assert json.loads(grading_env(workspace)["MLTRACK_CALIBRATION"]) == {fp: 1.0}
+        record_hardware(store, machine, {"score": 1.2, "valid": True})
+        assert calibration_scores(store) == {fp: 1.2}
+    finally:
+        store.close()
+
+
+def test_only_noisy_calibrations_still_give_a_score(workspace):
+    machine = detect().to_dict()
+    store = Store(workspace.db_path)
+    try:
+        record_hardware(store, machine, {"score": 0.7, "valid": False})
+        record_hardware(store, machine, {"score": 0.8, "valid": False})
+        assert calibration_scores(store) == {machine["fingerprint"]: 0.8}
     finally:
         store.close()
 

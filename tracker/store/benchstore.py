@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from graders.results import GradeResult
+from hardware.calibrate import is_valid_calibration, preferred_calibration
 from tracker.store.models import Attempt, BenchRecord, HardwareSnapshot
 
 
@@ -69,22 +70,17 @@ def hardware_snapshots(store, fingerprint: str | None = None) -> list[HardwareSn
 
 
 def latest_calibration(store, fingerprint: str) -> HardwareSnapshot | None:
-    """The newest calibrated snapshot of the machine `fingerprint`."""
-    with store.session() as s:
-        query = (select(HardwareSnapshot)
-                 .where(HardwareSnapshot.fingerprint == fingerprint)
-                 .where(HardwareSnapshot.score.is_not(None))
-                 .order_by(HardwareSnapshot.id.desc()).limit(1))
-        return s.exec(query).first()
+    """The newest valid calibrated snapshot of the machine `fingerprint`, else its newest
+    calibrated one."""
+    rows = [r for r in hardware_snapshots(store, fingerprint) if r.score is not None]
+    return next((r for r in rows if is_valid_calibration(r.calibration)),
+                rows[0] if rows else None)
 
 
 def calibration_scores(store) -> dict[str, float]:
-    """{fingerprint: newest calibration score} for every calibrated machine."""
-    scores: dict[str, float] = {}
-    for row in hardware_snapshots(store):  # newest first: keep the first seen
-        if row.score is not None:
-            scores.setdefault(row.fingerprint, row.score)
-    return scores
+    """{fingerprint: score} for every calibrated machine (see preferred_calibration)."""
+    return preferred_calibration([(r.fingerprint, r.score, r.calibration)
+                                  for r in hardware_snapshots(store)])
 
 
 def bench_records(store, *, challenge: str | None = None, attempt_id: int | None = None,
