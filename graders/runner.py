@@ -32,6 +32,7 @@ POLL_S = 0.05
 MEMORY_POLL_S = 0.2
 SOLUTION_MAX_BYTES = 50 * 2**20
 TOKEN_VAR = "MLTRACK_RUN_TOKEN"  # inherited by every descendant: finds those that setsid away
+_RUNNER_PREFIXES = ("GITHUB_", "ACTIONS_", "RUNNER_")
 _SKIP_COPY = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".pytest_cache")
 
 
@@ -105,8 +106,11 @@ def _command(job: Job, scratch: Path) -> list[str]:
 
 
 def _environment(job: Job, scratch: Path) -> dict[str, str]:
-    # the child has no business knowing where the learner's workspace is
-    env = {k: v for k, v in os.environ.items() if k != "MLTRACK_WORKSPACE"}
+    # the child has no business knowing where the learner's workspace is, nor the CI
+    # runner's files and tokens (GITHUB_STEP_SUMMARY, GITHUB_ENV, ACTIONS_RUNTIME_TOKEN...):
+    # a solution could write the job summary or set variables for later steps
+    env = {k: v for k, v in os.environ.items()
+           if k != "MLTRACK_WORKSPACE" and not k.startswith(_RUNNER_PREFIXES)}
     package_root = str(Path(graders.__file__).resolve().parent.parent)
     env.update(
         PYTHONPATH=os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")])),

@@ -10,8 +10,11 @@ day is graded, recorded and committed as `mltrack grade DAY` does.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from typing import Any
 # Everything the parent needs after grading is imported now: a solution graded here could
 # otherwise rewrite a module on disk before it is first imported.
 from graders import runner
-from tracker import junit, manifest, summary  # noqa: F401  (see above)
+from tracker import envguard, junit, manifest, summary  # noqa: F401  (see above)
 from tracker.catalog import Challenge
 from tracker.engine import DEFAULT_PLAN, GradeOutcome, Target, job_for
 from tracker.errors import MltrackError
@@ -271,18 +274,53 @@ def grade_batch(tracker, runs: list[DayRun], *, plan: Plan, mode: str,
     if verify:
         entries = manifest.read(manifest_path or root / manifest.MANIFEST)
         batch.verification = manifest.verify(root, manifest_path, entries=entries)
-    for run in runs:
-        if run.verdict != "skipped":  # skipped already: routed to another runner
-            folder = folder_of(run) if folder_of else tracker.ws.solutions_dir / run.challenge
-            _grade_one(tracker, plan, run, ci=ci, entries=entries, commit=commit,
-                       manifest_path=manifest_path, folder=folder)
-        if on_day is not None:
-            on_day(run)
+    with ExitStack() as stack:
+        if ci and folder_of is None:
+            # every solution as pushed, copied before any of them runs: one day's solution
+            # must not rewrite another's before that one is graded
+            folder_of = _snapshot_solutions(tracker, runs, stack)
+        environment = envguard.fingerprint() if ci else None
+        for run in runs:
+            if run.verdict != "skipped":  # skipped already: routed to another runner
+                folder = (folder_of(run) if folder_of
+                          else tracker.ws.solutions_dir / run.challenge)
+                drift = envguard.changes(environment, envguard.fingerprint()) if ci else []
+                if drift:
+                    _refuse_drift(batch, run, drift)
+                else:
+                    _grade_one(tracker, plan, run, ci=ci, entries=entries, commit=commit,
+                               manifest_path=manifest_path, folder=folder)
+            if on_day is not None:
+                on_day(run)
+        if ci:
+            drift = envguard.changes(environment, envguard.fingerprint())
+            batch.changed_during.extend(p for p in drift if p not in batch.changed_during)
     if verify:
         after = manifest.verify(root, manifest_path, entries=entries)
         before = set(batch.verification.problems())
-        batch.changed_during = [p for p in after.problems() if p not in before]
+        batch.changed_during.extend(p for p in after.problems() if p not in before)
     return batch
+
+
+def _snapshot_solutions(tracker, runs: list[DayRun],
+                        stack: ExitStack) -> Callable[[DayRun], Path | None]:
+    scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mltrack-ci-")))
+    copies: dict[str, Path] = {}
+    for run in runs:
+        source = tracker.ws.solutions_dir / run.challenge
+        if run.verdict != "skipped" and source.is_dir():
+            copies[run.challenge] = scratch / run.challenge
+            shutil.copytree(source, copies[run.challenge], symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return lambda run: copies.get(run.challenge)
+
+
+def _refuse_drift(batch: Batch, run: DayRun, drift: list[str]) -> None:
+    run.verdict = "error"
+    run.reason = ("not graded: the Python environment changed while this run graded the "
+                  "days before it (an earlier solution may have planted code): "
+                  + ", ".join(drift[:3]))
+    batch.changed_during.extend(p for p in drift if p not in batch.changed_during)
 
 
 def _grade_one(tracker, plan: Plan, run: DayRun, *, ci: bool, entries: dict[str, str] | None,

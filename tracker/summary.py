@@ -65,7 +65,8 @@ def markdown(batch) -> str:
                   "these files (or, as a course author, run `mltrack verify --update`).", ""]
         lines += [f"- `{p}`" for p in problems] + [""]
     if batch.changed_during:
-        lines += ["### Course files changed while grading", ""]
+        lines += ["### Files changed while grading (course files or the Python environment)",
+                  ""]
         lines += [f"- `{p}`" for p in batch.changed_during] + [""]
     return "\n".join(lines)
 

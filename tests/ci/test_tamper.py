@@ -4,8 +4,12 @@ progress.db, the course's graders, the grading run itself."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -312,3 +316,75 @@ def test_report_events_are_signed_and_checked_in_order():
     assert Verifier(key).parse(b"{\"event\": \"finish\"") is None  # garbled: a dying child
     forged = json.dumps({"event": "finish", "seq": 0, "mac": "0" * 32}).encode()
     assert Verifier(key).parse(forged)["event"] == "tampered"
+
+
+# ---- one day's solution against the days graded after it ------------------------------
+
+
+def test_a_solution_that_rewrites_a_later_days_solution_does_not_pass_it(course, solve,
+                                                                         mltrack):
+    """CI grades each day's solution as it was pushed: copies are taken before any runs."""
+    solve("add", FIND_COURSE + """\
+(COURSE / "solutions" / "close" / "solution.py").write_text(
+    "def root2():\\n    return 2 ** 0.5\\n")
+
+def add(a, b):
+    return a + b
+""")
+    solve("close", WRONG_ROOT2)
+    commit_all(course.root, "work")
+
+    data = ci_json(mltrack("grade", "--all", "--ci"))
+    days = by_challenge(data)
+    assert days["add"]["verdict"] == "passed"
+    assert days["close"]["verdict"] == "failed", days["close"]["message"]
+    assert data["exit_code"] == 1
+
+
+def test_code_planted_for_python_start_up_stops_the_grading_of_later_days(course, solve,
+                                                                          mltrack, tmp_path):
+    """A `.pth` file in a site directory runs in every later grading child (it could patch
+    the grader's reporting before any check): CI refuses to grade after one appears."""
+    user_base = tmp_path / "userbase"
+    env = {"PYTHONUSERBASE": str(user_base)}
+    user_site = subprocess.run(
+        [sys.executable, "-c", "import site; print(site.getusersitepackages())"],
+        env={**os.environ, **env}, capture_output=True, text=True, check=True).stdout.strip()
+    Path(user_site).mkdir(parents=True)
+    solve("add", """\
+import site
+from pathlib import Path
+Path(site.getusersitepackages(), "zz_helper.pth").write_text("import os\\n")
+
+def add(a, b):
+    return a + b
+""")
+    solve("close", WRONG_ROOT2)
+    commit_all(course.root, "work")
+
+    done = mltrack("grade", "--all", "--ci", env=env)
+    data = ci_json(done)
+    close = by_challenge(data)["close"]
+    assert (close["graded"], close["verdict"]) == (False, "error")
+    assert "the Python environment changed" in close["reason"]
+    assert any(p.endswith("zz_helper.pth") for p in data["changed_during_grading"])
+    assert done.returncode == 1
+
+
+def test_the_grading_child_cannot_see_the_ci_runners_files_and_tokens(course, solve, mltrack,
+                                                                      tmp_path):
+    summary = tmp_path / "step_summary.md"
+    summary.write_text("")
+    solve("add", """\
+import os
+for key in ("GITHUB_STEP_SUMMARY", "GITHUB_ENV", "ACTIONS_RUNTIME_TOKEN"):
+    assert key not in os.environ, key + " reached the solution"
+
+def add(a, b):
+    return a + b
+""")
+    commit_all(course.root, "work")
+    env = {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ENV": str(tmp_path / "env"),
+           "ACTIONS_RUNTIME_TOKEN": "secret"}
+    data = ci_json(mltrack("grade", "add", "--ci", env=env))
+    assert by_challenge(data)["add"]["verdict"] == "passed", by_challenge(data)["add"]
