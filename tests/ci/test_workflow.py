@@ -54,11 +54,17 @@ def test_the_workflow_runs_on_push_and_by_hand_and_reads_nothing_it_does_not_nee
 def test_hardware_days_are_routed_to_a_labelled_self_hosted_runner(workflow):
     gpu = workflow["jobs"]["grade-gpu"]
     assert gpu["runs-on"] == ["self-hosted", "gpu"]
-    assert gpu["if"] == "vars.MLTRACK_GPU_RUNNER == 'true'"
+    assert gpu["if"].startswith("vars.MLTRACK_GPU_RUNNER == 'true' && ")
+    # a stranger's pull request never reaches the self-hosted machine
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in gpu["if"]
     script = step(workflow, "grade-gpu", "Grade the days that need the GPU")["run"]
     assert "--hardware nvidia-gpu" in script
     route = step(workflow, "grade", "Grade")["env"]["ROUTE"]
     assert "MLTRACK_GPU_RUNNER == 'true' && '--skip-hardware nvidia-gpu'" in route
+
+
+def test_runs_of_a_branch_queue_so_no_push_goes_ungraded(workflow):
+    assert workflow["concurrency"]["cancel-in-progress"] is False
 
 
 def test_the_push_step_grades_what_changed_and_fails_on_a_failing_day(workflow, course, solve,
