@@ -31,8 +31,8 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eaeef2;
          vertical-align: top; }
 th { background: #f6f8fa; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-.status { display: inline-block; padding: 0 6px; border-radius: 10px; font-size: 12px;
-          background: #eaeef2; }
+.status { display: inline-block; white-space: nowrap; padding: 0 6px; border-radius: 10px;
+          font-size: 12px; background: #eaeef2; }
 .s-passed { background: #dafbe1; color: #116329; }
 .s-failed { background: #ffebe9; color: #a40e26; }
 .s-in-progress { background: #ddf4ff; color: #0550ae; }

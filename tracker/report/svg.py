@@ -76,7 +76,8 @@ def heatmap(calendar: dict[str, Any]) -> str:
             if day > end:
                 break
             x, y = left + week * (cell + gap), top + weekday * (cell + gap)
-            if weekday == 0 and day.month != month:
+            # a month is labelled over the week column holding its 1st (or its first Monday)
+            if (weekday == 0 or day.day == 1) and day.month != month:
                 month = day.month
                 if x - label_x >= 3 * (cell + gap):  # no label on top of the last one
                     label_x = x
