@@ -276,3 +276,19 @@ def test_tsne_embedding_of_digits_preserves_neighbourhoods(solution, record_metr
     assert acc >= KNN_MIN, (
         f"5-NN accuracy (5-fold CV) in your embedding is {acc:.3f} < {KNN_MIN}: "
         "the digit classes are not separated")
+
+
+def test_the_arguments_are_left_as_they_were(solution):
+    """The spec says the functions must not modify their arguments."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(12, 3))
+    calls = [("conditional_probabilities", (sq_dists(X), 5.0)),
+             ("joint_probabilities", (X, 5.0)),
+             ("kl_divergence", (random_joint(12, rng), rng.normal(size=(12, 2))))]
+    for name, args in calls:
+        arrays = [a for a in args if isinstance(a, np.ndarray)]
+        before = [a.copy() for a in arrays]
+        getattr(solution, name)(*args)
+        for i, (was, now) in enumerate(zip(before, arrays, strict=True)):
+            assert np.array_equal(was, now), (
+                f"{name} modified its argument {i + 1} in place: work on a copy")

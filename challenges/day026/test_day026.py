@@ -13,7 +13,6 @@ from graders import forbid
 from graders.data.ratings import low_rank_ratings
 
 WARM_RMSE_MAX = 0.65
-COLD_RMSE_MAX = 1.3
 FORBIDDEN = ["surprise", "implicit", "lightfm", "spotlight", "sklearn.decomposition",
              "scipy.sparse.linalg.svds"]
 DATA = low_rank_ratings()
@@ -77,10 +76,13 @@ def test_cold_users_and_items_get_sensible_predictions(solution, model):
     assert np.all(np.isfinite(pred)), (
         "predictions for users/items with no training rating are NaN or inf")
     got = rmse(pred, cold[:, 2])
-    assert got <= COLD_RMSE_MAX, (
-        f"RMSE {got:.3f} > {COLD_RMSE_MAX} on users/items with no training rating (the global "
-        f"mean alone scores {rmse(np.full(len(cold), DATA.train[:, 2].mean()), cold[:, 2]):.3f}): "
-        "an unseen user should fall back to the global mean plus the item's bias")
+    # the bar is the trivial predictor itself: whatever a model knows must not make an
+    # unseen user or item worse than the global mean
+    global_mean = rmse(np.full(len(cold), DATA.train[:, 2].mean()), cold[:, 2])
+    assert got <= global_mean, (
+        f"RMSE {got:.3f} on users/items with no training rating is worse than the global "
+        f"mean alone ({global_mean:.3f}): an unseen user should fall back to the global "
+        "mean plus the item's bias (and an unseen item to the mean plus the user's bias)")
 
 
 def test_training_is_seeded(solution):

@@ -189,3 +189,23 @@ def test_roc_auc_matches_sklearn(solution, case):
 def test_roc_auc_with_one_class_raises(solution):
     expect.raises(ValueError, solution.roc_auc, np.ones(5, int), np.arange(5.0),
                   what="roc_auc", why="labels that are all positive (AUC is undefined)")
+
+
+def test_the_inputs_are_left_as_they_were(solution):
+    """The spec says: do not modify the inputs (a metric that sorts its scores in place
+    corrupts the caller's data)."""
+    rng = np.random.default_rng(28)
+    y_true = rng.integers(0, 3, 40)
+    y_pred = rng.integers(0, 3, 40)
+    binary = (y_true == 1).astype(int)
+    scores = rng.random(40)
+    calls = [("confusion_matrix", (y_true, y_pred), {}),
+             ("precision_recall_f1", (y_true, y_pred), {"average": "macro"}),
+             ("roc_curve", (binary, scores), {}),
+             ("roc_auc", (binary, scores), {})]
+    for name, args, kwargs in calls:
+        before = [a.copy() for a in args]
+        getattr(solution, name)(*args, **kwargs)
+        for i, (was, now) in enumerate(zip(before, args, strict=True)):
+            assert np.array_equal(was, now), (
+                f"{name} modified its argument {i + 1} in place: work on a copy")
