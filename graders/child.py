@@ -7,6 +7,7 @@ Usage: python -m graders.child MEMORY_MB FILE_BYTES PARENT_PID -- PYTEST_ARGS...
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
@@ -45,6 +46,63 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="mltrack-parent-watch", daemon=True).start()
 
 
+PR_SET_CHILD_SUBREAPER = 36
+SPARE_TASKS = 1024  # processes and threads the grade may add to what the user already runs
+
+
+def _limit_processes() -> None:
+    """Bound a fork bomb: RLIMIT_NPROC counts every task (process or thread) of the user,
+    so the cap is what runs now plus a margin. The kernel ignores it for root."""
+    if os.geteuid() == 0:
+        return
+    import psutil
+
+    uid, tasks = os.getuid(), 0
+    for p in psutil.process_iter(["uids", "num_threads"]):
+        uids = p.info.get("uids")
+        if uids is not None and uids.real == uid:
+            tasks += p.info.get("num_threads") or 1
+    _limit(resource.RLIMIT_NPROC, tasks + SPARE_TASKS)
+
+
+def _adopt_orphans() -> None:
+    """Become the subreaper of everything the solution starts: a process that double-forks
+    and re-execs with an empty environment is reparented here, not to init, so it stays in
+    this tree, where the parent's watchdog sees it and where it is killed at the end."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
+    except (OSError, AttributeError):
+        pass
+
+
+def _kill_descendants() -> None:
+    """Every process the solution left behind (all of them descendants: see above)."""
+    import psutil
+
+    me = psutil.Process()
+    for _ in range(5):  # a process may fork while its siblings are killed
+        try:
+            left = me.children(recursive=True)
+        except psutil.Error:
+            return
+        if not left:
+            return
+        for p in left:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        psutil.wait_procs(left, timeout=1)
+
+
+def _finish(code: int) -> None:
+    """Leave at once: a thread the solution left running must not hold the grade open
+    (the verdict is already written), nor a process it started outlive it."""
+    _kill_descendants()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def main(argv: list[str]) -> int:
     memory_mb, file_bytes, parent = int(argv[0]), int(argv[1]), int(argv[2])
     args = argv[argv.index("--") + 1 :]
@@ -53,7 +111,9 @@ def main(argv: list[str]) -> int:
     _limit(resource.RLIMIT_AS, (2 * memory_mb + 2048) * 2**20)
     _limit(resource.RLIMIT_FSIZE, file_bytes)
     _limit(resource.RLIMIT_CORE, 0)  # a segfault must not leave a core file behind
+    _limit_processes()
     _die_with_parent(parent)
+    _adopt_orphans()
 
     import pytest
 
@@ -61,4 +121,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    _finish(main(sys.argv[1:]))

@@ -63,7 +63,9 @@ EventHandler = Callable[[dict[str, Any]], None]
 def grade(job: Job, on_event: EventHandler | None = None,
           keep_scratch: bool = False) -> GradeResult:
     """Grade `job` and return its result; never raises for anything the solution does."""
+    _sweep_abandoned_scratch()
     scratch = Path(tempfile.mkdtemp(prefix=f"mltrack-{job.challenge_id}-"))
+    _claim(scratch)
     try:
         problem = _prepare(job, scratch)
         if problem:
@@ -72,6 +74,32 @@ def grade(job: Job, on_event: EventHandler | None = None,
     finally:
         if not keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+OWNER_FILE = ".mltrack-owner"  # "<pid> <start time>" of the process grading in a scratch
+
+
+def _me() -> str:
+    return f"{os.getpid()} {psutil.Process().create_time():.2f}"
+
+
+def _claim(scratch: Path) -> None:
+    (scratch / OWNER_FILE).write_text(_me(), encoding="ascii")
+
+
+def _sweep_abandoned_scratch() -> None:
+    """Remove the scratch folders of grades whose mltrack was killed (SIGKILL leaves no
+    chance to clean up): their owner process is gone, or is another with a reused pid."""
+    for folder in Path(tempfile.gettempdir()).glob("mltrack-*"):
+        try:
+            pid, started = (folder / OWNER_FILE).read_text(encoding="ascii").split()
+            alive = f"{int(pid)} {psutil.Process(int(pid)).create_time():.2f}" == f"{pid} {started}"
+        except psutil.NoSuchProcess:
+            alive = False
+        except (OSError, ValueError, psutil.Error):
+            continue  # not one of ours, or unreadable: leave it alone
+        if not alive:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _prepare(job: Job, scratch: Path) -> str | None:
@@ -84,9 +112,21 @@ def _prepare(job: Job, scratch: Path) -> str | None:
     shutil.copytree(job.challenge_dir, scratch / "grader",
                     ignore=shutil.ignore_patterns("reference", "starter.py", "spec.md",
                                                   "__pycache__", "*.pyc"))
-    shutil.copytree(job.solution_dir, scratch / "solution", ignore=_SKIP_COPY, symlinks=True)
+    try:
+        shutil.copytree(job.solution_dir, scratch / "solution", ignore=_SKIP_COPY,
+                        symlinks=True)
+    except (shutil.Error, OSError) as exc:
+        return f"the solution folder cannot be copied for grading: {_copy_problem(exc)}"
     (scratch / "tmp").mkdir()
     return None
+
+
+def _copy_problem(exc: Exception) -> str:
+    """One line for what copytree refused (a named pipe, a socket, an unreadable file)."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
+        src, _dst, why = exc.args[0][0]
+        return f"{Path(src).name}: {why}"
+    return str(exc)
 
 
 def _command(job: Job, scratch: Path) -> list[str]:
@@ -207,7 +247,14 @@ class _Supervisor:
 
     def kill_all(self) -> None:
         """Kill the child's process group and every descendant ever seen (setsid escapees)."""
-        self.tree_memory(2**62)  # one last look for descendants
+        self.tree_memory(2**62)  # one last look for descendants (the child adopts orphans)
+        # descendants first: once the child is gone its orphans would leave its tree
+        for p in [*self.seen.values(), *self._tagged()]:
+            try:
+                if p.pid != self.proc.pid and p.is_running():
+                    p.kill()
+            except psutil.Error:
+                pass
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

@@ -112,13 +112,28 @@ def _commit(repo, rel: list[str], message: str, retries: int) -> CommitOutcome:
             return CommitOutcome(True, sha=repo.git.rev_parse("HEAD"))
         except git.GitCommandError as exc:
             text = str(exc.stderr or exc)
-            if "index.lock" in text and attempt < retries - 1:
-                time.sleep(0.1 + 0.05 * attempt)  # another grade is committing right now
-                continue
+            if "index.lock" in text:
+                if attempt < retries - 1 and not _stale_lock(repo):
+                    time.sleep(0.1 + 0.05 * attempt)  # another grade is committing right now
+                    continue
+                return CommitOutcome(False, reason=LOCKED)
             if "ignored by one of your .gitignore" in text:
                 return CommitOutcome(False, reason="the solution folder is git-ignored")
             return CommitOutcome(False, reason=f"git commit failed: {_last_line(text)}")
-    return CommitOutcome(False, reason="git index stayed locked")
+    return CommitOutcome(False, reason=LOCKED)
+
+
+LOCKED = ("the git index is locked (.git/index.lock): another git command is running, or "
+          "one was interrupted; remove .git/index.lock if none is running")
+STALE_LOCK_S = 5.0  # a commit holds the lock for milliseconds; one this old was left behind
+
+
+def _stale_lock(repo) -> bool:
+    try:
+        age = time.time() - (Path(repo.git_dir) / "index.lock").stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age > STALE_LOCK_S
 
 
 def _last_line(text: str) -> str:

@@ -78,10 +78,11 @@ class Plan:
         if day.kind == "rest":
             raise NotGradable(f"day {day.day} of {self.id} is a rest day: nothing to grade")
         if day.kind == "buffer":
-            raise NotGradable(
-                f"day {parse_day_number(text)} of {self.id} is a buffer day "
-                f"({day.day}–{day.until}): catch up on an earlier day"
-            )
+            number = parse_day_number(text)
+            span = f"{day.day}–{day.until}"
+            what = (f"day {number} of {self.id} is a buffer day ({span})" if number is not None
+                    else f"days {span} of {self.id} are buffer days")
+            raise NotGradable(f"{what}: catch up on an earlier day")
         if day.challenge is None:
             raise NotGradable(f"day {day.day} of {self.id} ({day.title}) has no grader yet")
         return day
@@ -95,8 +96,8 @@ class Plan:
                     return day
         else:
             wanted = text.strip().lower()
-            for day in self.days:
-                if day.challenge == wanted:
+            for day in self.days:  # a challenge id, or a label as mltrack prints it
+                if wanted in (day.challenge, day.label.lower()):
                     return day
         raise UnknownDay(self._unknown_message(text, number))
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import time
 
 from tests.conftest import git
 
@@ -93,3 +95,19 @@ def test_history_is_only_ever_appended(tracker, workspace, write_solution):
     tracker.grade("1")
     log = git(workspace.root, "log", "--format=%H").splitlines()
     assert log[-1] == before and len(log) == 3
+
+
+def test_a_lock_left_by_a_crashed_git_is_named_at_once(tracker, workspace, write_solution):
+    lock = workspace.root / ".git" / "index.lock"
+    lock.write_text("")
+    old = time.time() - 60
+    os.utime(lock, (old, old))
+    write_solution("add", "add_pass")
+    started = time.monotonic()
+    outcome = tracker.grade("1")
+    assert time.monotonic() - started < 5, "waited on a lock nobody holds"
+    assert outcome.result.verdict == "passed" and not outcome.commit.committed
+    assert "remove .git/index.lock" in outcome.commit.reason
+    lock.unlink()
+    write_solution("add", "def add(a, b):\n    return b + a\n")
+    assert tracker.grade("1").commit.committed  # and the next grade commits again

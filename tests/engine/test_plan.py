@@ -60,6 +60,8 @@ def test_rest_and_buffer_days_say_what_they_are(plan):
         plan.resolve("day7")
     with pytest.raises(NotGradable, match=r"day 140 of ml150 is a buffer day \(136–150\)"):
         plan.resolve("140")
+    buffer = plan.lookup("140")
+    assert plan.lookup(buffer.label) == buffer, "a label mltrack prints is accepted back"
 
 
 def _plan_file(tmp_path, body: str) -> Path:

@@ -3,6 +3,7 @@ message, within the time limit, and leaves no process behind."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import psutil
@@ -110,6 +111,59 @@ def test_children_of_the_solution_are_reaped(run, tmp_path):
     assert not alive, "a process started by the solution outlived the grade"
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_a_grandchild_that_double_forks_and_drops_its_environment_is_reaped(run, tmp_path):
+    """No token to find it by, no parent in the tree: it is still adopted and killed."""
+    pid_file = tmp_path / "escapee.pid"
+    source = (
+        "import os, sys\n\n\ndef add(a, b):\n"
+        "    if os.fork() == 0:\n"
+        "        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        f"            open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "            os.execve(sys.executable, [sys.executable, '-c',\n"
+        "                      'import time; time.sleep(600)'], {})\n"
+        "        os._exit(0)\n"
+        "    return a + b\n"
+    )
+    result = run(source)
+    assert result.verdict == Verdict.PASSED, result.message
+    deadline = time.monotonic() + 5
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
+    time.sleep(0.3)
+    assert not _alive(pid), "a re-exec'd grandchild with no environment outlived the grade"
+
+
+def test_a_thread_left_running_does_not_hold_the_grade_open(run):
+    """A correct solution that starts a non-daemon thread passes, and at once."""
+    source = (
+        "import threading, time\n\n"
+        "threading.Thread(target=time.sleep, args=(600,)).start()\n\n\n"
+        "def add(a, b):\n    return a + b\n"
+    )
+    result = run(source)
+    assert result.verdict == Verdict.PASSED, result.message
+    assert result.duration_s < LIMITS.timeout_s, f"the grade waited {result.duration_s} s"
+
+
+def test_a_named_pipe_in_the_solution_folder_is_an_error_that_names_it(workspace,
+                                                                       write_solution):
+    folder = write_solution("add", "add_pass")
+    os.mkfifo(folder / "feed")
+    job = Job("add", workspace.challenges_dir / "add", folder, api=("add",), limits=LIMITS)
+    result = grade(job)
+    assert result.verdict == Verdict.ERROR
+    assert "cannot be copied for grading: feed" in result.message and "named pipe" in result.message
+
+
 def test_hardware_checks_are_skipped_with_their_reason_not_passed(run):
     result = run("def device_name():\n    return 'cpu'\n", challenge="gpu-only")
     assert result.verdict == Verdict.PASSED
@@ -118,6 +172,17 @@ def test_hardware_checks_are_skipped_with_their_reason_not_passed(run):
     assert skipped[0].skip_kind == "hardware"
     assert skipped[0].message == "needs nvidia-gpu: this test course never has one"
     assert "1 skipped (needs nvidia-gpu" in result.message
+
+
+def test_checks_needing_a_missing_package_are_skipped_with_their_reason(run, workspace):
+    (workspace.challenges_dir / "add" / "test_optional.py").write_text(
+        "from graders import requires\n\n\ndef test_with_an_optional_package(solution):\n"
+        "    requires.package('no_such_module_for_mltrack', 'no-such-dist')\n")
+    result = run("add_pass")
+    [skipped] = [c for c in result.cases if c.outcome == Outcome.SKIPPED]
+    assert skipped.skip_kind == "package"
+    assert skipped.message == "needs package no-such-dist (pip install no-such-dist)"
+    assert result.verdict == Verdict.PASSED and result.passed == len(result.cases) - 1
 
 
 def test_live_events_arrive_while_grading(run):
@@ -135,7 +200,8 @@ def test_the_learners_files_and_the_course_are_untouched(run, workspace):
     assert not list(workspace.root.rglob("__pycache__"))
 
 
-def test_the_reference_is_not_within_reach_of_the_scratch_copy(run):
+def test_the_reference_is_not_in_the_scratch_copy(run):
+    """Relative paths only: an absolute path can reach it (SECURITY.md, "Not protected")."""
     probe = ("import pathlib\n\ndef add(a, b):\n"
              "    found = list(pathlib.Path('..').rglob('reference'))\n"
              "    return a + b + len(found)\n")

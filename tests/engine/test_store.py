@@ -42,6 +42,32 @@ def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(store, tmp_
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_an_older_database_is_upgraded_in_place_keeping_its_rows(tmp_path):
+    """A progress.db written by the first release (schema 1) keeps every attempt and gains
+    the benchmark tables."""
+    from tracker.store.migrations import MIGRATIONS
+
+    path = tmp_path / "progress.db"
+    with sqlite3.connect(path) as raw:
+        for statement in MIGRATIONS[0][2]:
+            raw.execute(statement)
+        raw.execute("INSERT INTO attempt VALUES (1, 'mini', 1, 'add', '2026-03-01 10:00:00', "
+                    "'2026-03-01 10:00:01', 1.0, 'passed', 'ok', 2, 0, 0, 2, 'h', 'cli', NULL)")
+        raw.execute("PRAGMA user_version = 1")
+    upgraded = Store(path, clock=lambda: NOW)
+    try:
+        assert upgraded.schema_version() == LATEST
+        [old] = upgraded.attempts("add")
+        assert (old.id, old.verdict, old.passed) == (1, "passed", 2)
+        record(upgraded, Verdict.FAILED)
+        assert len(upgraded.attempts("add")) == 2
+    finally:
+        upgraded.close()
+    with sqlite3.connect(path) as raw:
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"benchrecord", "hardwaresnapshot"} <= tables
+
+
 def test_the_models_match_the_migrated_schema_column_for_column(store, tmp_path):
     with sqlite3.connect(tmp_path / "progress.db") as raw:
         for table in SQLModel.metadata.sorted_tables:

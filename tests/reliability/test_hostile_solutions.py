@@ -43,7 +43,7 @@ HOSTILE = {
     "wrong signature": ("def add(a):\n    return a\n", "failed", "TypeError"),
     "writes into its own folder": ("def add(a, b):\n    open('solution.py', 'w').write('')\n"
                                    "    return a + b\n", "passed", "all 2 checks passed"),
-    "writes into the db it can see": (
+    "writes into any db found from its scratch copy": (
         "import glob, sqlite3\n\n\ndef add(a, b):\n"
         "    for db in glob.glob('../**/progress.db', recursive=True):\n"
         "        sqlite3.connect(db).execute('DROP TABLE attempt')\n    return a + b\n",

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psutil
 import pytest
@@ -114,3 +115,41 @@ def test_ctrl_c_stops_the_grade_cleanly(workspace, write_solution):
     assert gone(child)
     if workspace.db_path.exists():
         assert integrity(workspace) == "ok"
+
+
+def test_the_scratch_copy_of_a_killed_grade_is_cleared_by_the_next(workspace, write_solution):
+    write_solution("add", LOOP)
+    proc = mltrack(workspace, "grade", "day1")
+    child = wait_for_child(proc)
+    scratch = Path(child.cwd()).parent  # the child works in <scratch>/solution
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert gone(child) and scratch.is_dir(), "SIGKILL gave mltrack no chance to clean up"
+    write_solution("add", "add_pass")
+    again = mltrack(workspace, "grade", "day1", "--json")
+    again.communicate(timeout=120)
+    assert again.returncode == 0
+    assert not scratch.exists(), "the abandoned scratch copy was left behind"
+
+
+@pytest.mark.parametrize("after_s", [0.0, 0.05, 0.15])
+def test_sigkill_while_recording_or_committing_leaves_db_and_repo_sound(workspace,
+                                                                       write_solution, after_s):
+    """The child has finished: what is left is the db write and the git commit."""
+    write_solution("add", "add_pass")
+    mltrack(workspace, "status").communicate(timeout=60)  # the db exists before
+    proc = mltrack(workspace, "grade", "day1")
+    child = wait_for_child(proc)
+    assert gone(child, timeout=30)
+    time.sleep(after_s)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert integrity(workspace) == "ok"
+    assert attempts(workspace) in (0, 1)
+    fsck = subprocess.run(["git", "fsck", "--no-progress"], cwd=workspace.root,
+                          capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stderr
+    again = mltrack(workspace, "grade", "day1", "--json")
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert attempts(workspace) >= 1 and integrity(workspace) == "ok"
