@@ -33,7 +33,9 @@ class Attempt(SQLModel, table=True):
     total: int
     solution_hash: str  # sha256 of the graded files: was this code graded before?
     source: str  # cli | tui | ci
-    git_head: str | None = None  # HEAD when graded: the code history this attempt belongs to
+    # HEAD when the grade started: the commit the graded solution was based on (the grade's
+    # own commit, which holds the solution as graded, comes after it; solution_hash names it)
+    git_head: str | None = None
 
 
 class CaseRecord(SQLModel, table=True):
@@ -117,6 +119,6 @@ class BenchRecord(SQLModel, table=True):
     device: str  # cpu | cuda
     fingerprint: str = Field(index=True)
     hw_class: str
-    git_head: str | None = None
+    git_head: str | None = None  # as Attempt.git_head: HEAD when the grade started
     stats: str  # JSON
     samples: str  # JSON: raw per-call seconds (measure) or per-round ratios and times (compare)
