@@ -222,6 +222,21 @@ def test_dynamic_quantisation_targets(solution, fp32, data, bench, record_metric
     bench.check(c, "dynamic_speedup")
 
 
+def test_dynamic_int8_latency(solution, fp32, data, bench):
+    """The dynamic-int8 model's own forward time against the bound for this hardware class
+    (challenge.toml): generous, it catches a model that is grossly slow (one image at a time,
+    say), not a slow machine."""
+    dq = solution.dynamic_quantize(fp32)
+    x = data.x_test[:BATCH]
+    torch.set_num_threads(1)
+    with torch.inference_mode():
+        m = bench.measure(dq, x, name=f"dynamic-int8 latency, batch {BATCH}",
+                          timer=time.thread_time, max_time_s=1.0, memory=False,
+                          rel_iqr_max=0.5)
+    assert torch.get_num_threads() == 1, "the model changed torch's thread count"
+    bench.check(m, "dynamic_latency")
+
+
 def test_latency_grows_with_the_batch(solution, fp32, data):
     """A function that only reports numbers someone typed in gives the same latency for a
     batch 8x larger; a measurement does not."""

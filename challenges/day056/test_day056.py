@@ -178,3 +178,17 @@ def test_speedup(tuned, fp32, data, bench):
         c = bench.compare(fp32, tuned, x, name=f"pruned vs original, batch {BATCH}",
                           timer=time.thread_time, max_time_s=1.5)
     bench.check(c, "pruned_speedup")
+
+
+def test_latency(tuned, data, bench):
+    """The pruned network's own forward time against the bound for this hardware class
+    (challenge.toml): generous, it catches a network that is grossly slow, not a slow
+    machine."""
+    x = data.x_test[:BATCH]
+    torch.set_num_threads(1)
+    with torch.inference_mode():
+        m = bench.measure(tuned, x, name=f"pruned latency, batch {BATCH}",
+                          timer=time.thread_time, max_time_s=1.0, memory=False,
+                          rel_iqr_max=0.5)
+    assert torch.get_num_threads() == 1, "the model changed torch's thread count"
+    bench.check(m, "pruned_latency")
