@@ -20,7 +20,7 @@ import torch._dynamo  # noqa: E402, F401
 from graders import expect, requires  # noqa: E402
 from graders.data.text import load_sentiment  # noqa: E402
 
-# One thread: as fast on an idle machine for these sizes, and no spinning on a busy one.
+# One thread: steady timings and no spinning on a busy machine; the grade fits its budget.
 torch.set_num_threads(1)
 
 MIN_ACCURACY = 0.90

@@ -40,7 +40,7 @@ def test_architecture_is_convolutional(solution):
         "the Discriminator has no Conv2d: a DCGAN discriminator is convolutional")
     G.eval()
     with torch.no_grad():
-        x = G(torch.randn(5, G.latent_dim) * 3)
+        x = G(torch.randn(5, G.latent_dim) * 10)  # large z: an unbounded output shows
     assert tuple(x.shape) == (5, 1, 8, 8), (
         f"Generator output has shape {tuple(x.shape)}, expected (5, 1, 8, 8)")
     assert x.min() >= -1 and x.max() <= 1, (
@@ -82,6 +82,10 @@ def test_samples_are_recognisable_and_diverse(trained, record_metric):
     G, _, _, clf = trained
     with torch.no_grad():
         x = G(torch.randn(SAMPLES, G.latent_dim, generator=torch.Generator().manual_seed(46)))
+    assert x.min() >= -1 and x.max() <= 1, (
+        f"the trained Generator's samples lie in [{x.min():.2f}, {x.max():.2f}], "
+        f"{float(((x < -1) | (x > 1)).float().mean()):.0%} of the pixels outside; "
+        "images are in [-1, 1] (tanh)")
     pixels = ((x.reshape(SAMPLES, 64).numpy().astype(float) + 1.0) / 2.0).clip(0, 1)
     p = clf.predict_proba(pixels)
     confident = p.max(1) >= 0.8
