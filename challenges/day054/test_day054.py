@@ -14,7 +14,13 @@ from torch import nn  # imported before the grade, so the module guard does not 
 from torch.ao.nn.quantized import dynamic as nnqd
 from torch.nn.utils import prune
 
-from graders.data.digits_cnn import accuracy, load_digits_images, size_bytes, trained_mlp
+from graders.data.digits_cnn import (
+    accuracy,
+    check_cpu_latency,
+    load_digits_images,
+    size_bytes,
+    trained_mlp,
+)
 
 torch.set_num_threads(1)
 warnings.filterwarnings("ignore", category=UserWarning)  # torch.ao's deprecation notes
@@ -226,15 +232,8 @@ def test_dynamic_int8_latency(solution, fp32, data, bench):
     """The dynamic-int8 model's own forward time against the bound for this hardware class
     (challenge.toml): generous, it catches a model that is grossly slow (one image at a time,
     say), not a slow machine."""
-    dq = solution.dynamic_quantize(fp32)
-    x = data.x_test[:BATCH]
-    torch.set_num_threads(1)
-    with torch.inference_mode():
-        m = bench.measure(dq, x, name=f"dynamic-int8 latency, batch {BATCH}",
-                          timer=time.thread_time, max_time_s=1.0, memory=False,
-                          rel_iqr_max=0.5)
-    assert torch.get_num_threads() == 1, "the model changed torch's thread count"
-    bench.check(m, "dynamic_latency")
+    check_cpu_latency(bench, solution.dynamic_quantize(fp32), data.x_test[:BATCH],
+                      "dynamic_latency", f"dynamic-int8 latency, batch {BATCH}")
 
 
 def test_latency_grows_with_the_batch(solution, fp32, data):

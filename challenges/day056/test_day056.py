@@ -12,7 +12,13 @@ import torch._dynamo  # noqa: F401  (torch.optim imports it and it wraps torch.m
 from torch import nn  # imported before the grade, so the module guard does not blame the solution)
 
 from graders import expect
-from graders.data.digits_cnn import accuracy, load_digits_images, size_bytes, trained_cnn
+from graders.data.digits_cnn import (
+    accuracy,
+    check_cpu_latency,
+    load_digits_images,
+    size_bytes,
+    trained_cnn,
+)
 
 torch.set_num_threads(1)
 KEEP, BATCH = 0.5, 64
@@ -184,11 +190,5 @@ def test_latency(tuned, data, bench):
     """The pruned network's own forward time against the bound for this hardware class
     (challenge.toml): generous, it catches a network that is grossly slow, not a slow
     machine."""
-    x = data.x_test[:BATCH]
-    torch.set_num_threads(1)
-    with torch.inference_mode():
-        m = bench.measure(tuned, x, name=f"pruned latency, batch {BATCH}",
-                          timer=time.thread_time, max_time_s=1.0, memory=False,
-                          rel_iqr_max=0.5)
-    assert torch.get_num_threads() == 1, "the model changed torch's thread count"
-    bench.check(m, "pruned_latency")
+    check_cpu_latency(bench, tuned, data.x_test[:BATCH], "pruned_latency",
+                      f"pruned latency, batch {BATCH}")
