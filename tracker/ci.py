@@ -66,7 +66,7 @@ class DayRun:
 
     def to_dict(self) -> dict[str, Any]:
         data = self.outcome.to_dict() if self.outcome else {
-            "day": self.day, "challenge": self.challenge, "title": self.title,
+            "plan": self.plan, "day": self.day, "challenge": self.challenge, "title": self.title,
             "verdict": self.verdict, "message": self.reason, "passed": 0, "failed": 0,
             "skipped": 0, "total": 0, "duration_s": 0.0, "tests": [], "metrics": [],
             "benchmarks": [], "attempt_id": None, "commit": None,

@@ -159,3 +159,24 @@ def test_ci_mode_needs_the_manifest(workspace, write_solution):
     done = run_mltrack(workspace.root, "grade", "--all", "--ci")
     assert done.returncode == 2
     assert "MANIFEST.sha256: no manifest" in done.stderr
+
+
+def test_the_ci_output_follows_its_published_schema(course, solve, mltrack):
+    """tracker/grade_schema.json documents `mltrack.grade/1` for scripts: passed, failed,
+    skipped-for-hardware and not-graded days all validate against it."""
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "tracker" / "grade_schema.json")
+                        .read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    solve("add", "add_pass")
+    solve("close", "def root2():\n    return 1.4142\n")
+    solve("gpu-only", "def device_name():\n    return 'cpu'\n")
+    commit_all(course.root, "my work")
+    data = ci_json(mltrack("grade", "--all", "--ci", "--skip-hardware", "nvidia-gpu"))
+    assert {d["verdict"] for d in data["days"]} >= {"passed", "failed", "skipped"}
+    jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
+    assert data["schema"] == schema["properties"]["schema"]["const"]
