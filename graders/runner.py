@@ -79,12 +79,13 @@ def grade(job: Job, on_event: EventHandler | None = None,
 OWNER_FILE = ".mltrack-owner"  # "<pid> <start time>" of the process grading in a scratch
 
 
-def _me() -> str:
-    return f"{os.getpid()} {psutil.Process().create_time():.2f}"
+def _identity(pid: int) -> str:
+    """pid and start time: a reused pid names another process."""
+    return f"{pid} {psutil.Process(pid).create_time():.2f}"
 
 
 def _claim(scratch: Path) -> None:
-    (scratch / OWNER_FILE).write_text(_me(), encoding="ascii")
+    (scratch / OWNER_FILE).write_text(_identity(os.getpid()), encoding="ascii")
 
 
 def _sweep_abandoned_scratch() -> None:
@@ -92,8 +93,8 @@ def _sweep_abandoned_scratch() -> None:
     chance to clean up): their owner process is gone, or is another with a reused pid."""
     for folder in Path(tempfile.gettempdir()).glob("mltrack-*"):
         try:
-            pid, started = (folder / OWNER_FILE).read_text(encoding="ascii").split()
-            alive = f"{int(pid)} {psutil.Process(int(pid)).create_time():.2f}" == f"{pid} {started}"
+            owner = (folder / OWNER_FILE).read_text(encoding="ascii")
+            alive = _identity(int(owner.split()[0])) == owner
         except psutil.NoSuchProcess:
             alive = False
         except (OSError, ValueError, psutil.Error):

@@ -12,13 +12,13 @@ grading helpers' data, which the course manifest already covers.
 
 from __future__ import annotations
 
-import hashlib
 import site
 from pathlib import Path
 
 import graders
 import hardware
 import tracker
+from tracker import manifest
 
 _STARTUP = ("*.pth", "sitecustomize*", "usercustomize*")
 _PACKAGES = (tracker, graders, hardware)
@@ -36,7 +36,7 @@ def _site_dirs() -> list[Path]:
 
 def _digest(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return manifest.digest(path)
     except OSError as exc:
         return f"unreadable: {exc.strerror}"
 

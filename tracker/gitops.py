@@ -84,6 +84,11 @@ def _why_not(repo) -> str:
     return ""
 
 
+LOCKED = ("the git index is locked (.git/index.lock): another git command is running, or "
+          "one was interrupted; remove .git/index.lock if none is running")
+STALE_LOCK_S = 5.0  # a commit holds the lock for milliseconds; one this old was left behind
+
+
 def commit_paths(root: Path, paths: list[Path], message: str, retries: int = 20) -> CommitOutcome:
     """Commit the current contents of `paths` (and only those) with `message`."""
     reason = why_not(root)
@@ -121,11 +126,6 @@ def _commit(repo, rel: list[str], message: str, retries: int) -> CommitOutcome:
                 return CommitOutcome(False, reason="the solution folder is git-ignored")
             return CommitOutcome(False, reason=f"git commit failed: {_last_line(text)}")
     return CommitOutcome(False, reason=LOCKED)
-
-
-LOCKED = ("the git index is locked (.git/index.lock): another git command is running, or "
-          "one was interrupted; remove .git/index.lock if none is running")
-STALE_LOCK_S = 5.0  # a commit holds the lock for milliseconds; one this old was left behind
 
 
 def _stale_lock(repo) -> bool:

@@ -19,6 +19,7 @@ would otherwise take for the solution's doing.
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -199,19 +200,17 @@ def trained_mlp(hidden: int = 512, *, epochs: int = 5, seed: int = 0) -> DigitsM
     return train(DigitsMLP(hidden), data.x_train, data.y_train, epochs=epochs, seed=seed)
 
 
-__all__ = ["DigitsCNN", "DigitsMLP", "DigitsSplit", "accuracy", "load_digits_images", "predict",
-           "size_bytes", "train", "trained_cnn", "trained_mlp"]
-
-
 def check_cpu_latency(bench, model: nn.Module, x: torch.Tensor, metric: str, name: str) -> None:
     """One-thread forward time of `model` on `x` against the target `metric` of the day:
     thread CPU time (time other processes take is not counted) and a loose stability bound,
     since the bounds are generous and catch grossly slow models, not slow machines."""
-    import time
-
     torch.set_num_threads(1)
     with torch.inference_mode():
         m = bench.measure(model, x, name=name, timer=time.thread_time, max_time_s=1.0,
                           memory=False, rel_iqr_max=0.5)
     assert torch.get_num_threads() == 1, "the model changed torch's thread count"
     bench.check(m, metric)
+
+
+__all__ = ["DigitsCNN", "DigitsMLP", "DigitsSplit", "accuracy", "check_cpu_latency",
+           "load_digits_images", "predict", "size_bytes", "train", "trained_cnn", "trained_mlp"]
