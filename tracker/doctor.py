@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import sqlite3
 import sys
+from contextlib import closing
 from dataclasses import dataclass
 
 from tracker import gitops
@@ -31,7 +32,9 @@ def run_checks(tracker) -> list[Check]:
     checks.append(_packages(tracker))
     checks.append(_database(tracker))
     checks.append(_git(tracker))
+    checks.append(_drivers(tracker))
     checks.append(_hardware(tracker))
+    checks.append(_sandbox())
     return checks
 
 
@@ -77,16 +80,108 @@ def _packages(tracker) -> Check:
 
 
 def _database(tracker) -> Check:
+    from tracker.store.health import damage, damaged_message
+
     path = tracker.ws.db_path
+    if gitops.conflicted(tracker.ws.root, path):
+        return Check("progress.db", False, "a git merge left it conflicted: `mltrack doctor "
+                     "--fix` merges both sides' records (then `git commit`)")
     if not path.exists():
         return Check("progress.db", True, "not created yet (the first grade creates it)")
+    problem = damage(path)
+    if problem:
+        return Check("progress.db", False, damaged_message(path, problem))
     try:
-        version = tracker.store.schema_version()
-        with sqlite3.connect(path) as raw:
+        # read-write, though it writes nothing: closing it removes the WAL side files that
+        # the read-only look in damage() leaves behind
+        with closing(sqlite3.connect(path, timeout=15)) as raw:
+            version = raw.execute("PRAGMA user_version").fetchone()[0]
             result = raw.execute("PRAGMA integrity_check").fetchone()[0]
-    except (MltrackError, sqlite3.DatabaseError) as exc:
-        return Check("progress.db", False, str(exc))
-    return Check("progress.db", result == "ok", f"schema v{version}, integrity {result}")
+    except sqlite3.DatabaseError as exc:
+        return Check("progress.db", False, damaged_message(path, f"SQLite: {exc}"))
+    if result != "ok":
+        return Check("progress.db", False, damaged_message(path, f"integrity check: {result}"))
+    return Check("progress.db", True, f"schema v{version}, integrity ok")
+
+
+def _drivers(tracker) -> Check:
+    if gitops.why_not(tracker.ws.root) == "not a git repository":
+        return Check("git drivers", True, "no repository: nothing to set up")
+    missing = gitops.drivers_missing(tracker.ws.root)
+    if missing:
+        return Check("git drivers", False, "progress.db cannot be merged or diffed by git "
+                     f"(missing: {'; '.join(missing)}): run `mltrack doctor --fix`",
+                     warning=True)
+    return Check("git drivers", True, "git merges progress.db by its records and diffs it as "
+                 "text")
+
+
+# ---- --fix ---------------------------------------------------------------------------
+
+
+def fix(tracker) -> list[str]:
+    """Repair what can be repaired without a decision from the learner; what was done, one
+    line each. Never deletes a record: a damaged file is moved aside, not over-written."""
+    done = []
+    root, path = tracker.ws.root, tracker.ws.db_path
+    if gitops.install_config(root):
+        done.append("set up git's merge and diff drivers for progress.db (git config)")
+    attributes = gitops.install_attributes(root)
+    if attributes:
+        done.append(f"added the drivers to {attributes.name}: commit it so that every clone "
+                    "uses them")
+    if gitops.conflicted(root, path):
+        done.append(_merge_conflict(root, path))
+    else:
+        from tracker.store.health import damage
+
+        if path.exists() and damage(path):
+            done.append(rebuild(path))
+    return done
+
+
+def _merge_conflict(root, path) -> str:
+    import tempfile
+    from pathlib import Path
+
+    from tracker.store.merge import merge_files
+
+    with tempfile.TemporaryDirectory(prefix="mltrack-merge-") as tmp:
+        ours, theirs = Path(tmp) / "ours.db", Path(tmp) / "theirs.db"
+        gitops.stage_to(root, path, 2, ours)
+        gitops.stage_to(root, path, 3, theirs)
+        merged = merge_files(ours, theirs, ours)
+        aside = _aside(path, "conflicted")
+        ours.replace(path)
+    gitops.mark_resolved(root, path)
+    return (f"merged the conflicted progress.db ({merged.count('attempt')} attempts from both "
+            f"sides; the conflicted file is kept as {aside.name}); finish with `git commit`")
+
+
+def rebuild(path) -> str:
+    """Move a damaged database aside and write a new one from the records still readable."""
+    from tracker.store.merge import read, write
+
+    aside = _aside(path, "damaged")
+    found = read(aside, tolerant=True)
+    write(found, path)
+    lost = f"; could not read: {'; '.join(found.lost)}" if found.lost else ""
+    return (f"rebuilt progress.db from what was readable ({found.count('attempt')} attempts, "
+            f"{found.count('note')} notes, {found.count('hintuse')} hints); the damaged file "
+            f"is kept as {aside.name}{lost}")
+
+
+def _aside(path, why: str):
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.{why}-{stamp}")
+    path.replace(aside)
+    for suffix in ("-wal", "-shm"):  # a WAL belongs to the file it was written for
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.replace(aside.with_name(aside.name + suffix))
+    return aside
 
 
 def _git(tracker) -> Check:
@@ -94,6 +189,16 @@ def _git(tracker) -> Check:
     if reason:
         return Check("git", False, f"grades will not be committed: {reason}", warning=True)
     return Check("git", True, "grades are committed after each grade")
+
+
+def _sandbox() -> Check:
+    """Which sandbox grading children run in here, and why (a warning: grading still works
+    without it, as it always has, but the solution can then reach the network and files)."""
+    from graders import cgroup, sandbox
+
+    mode = sandbox.detect()
+    return Check("sandbox", mode.sandboxed, f"{mode.describe()}; {cgroup.detect().describe()}",
+                 warning=not mode.sandboxed)
 
 
 def _hardware(tracker) -> Check:

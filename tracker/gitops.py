@@ -7,6 +7,9 @@ the reason, and the learner's other changes, staged or not, are never committed.
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +78,9 @@ def _why_not(repo) -> str:
     git_dir = Path(repo.git_dir)
     for name, reason in _IN_PROGRESS.items():
         if (git_dir / name).exists():
+            if repo.git.ls_files("--unmerged", "--", "*progress.db").strip():
+                reason += (" and progress.db is conflicted: `mltrack doctor --fix` merges "
+                           "both sides' records")
             return reason
     try:
         repo.git.var("GIT_COMMITTER_IDENT")
@@ -139,3 +145,107 @@ def _stale_lock(repo) -> bool:
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "unknown error"
+
+
+# ---- progress.db's merge and diff drivers -----------------------------------------------
+
+ATTRIBUTES = "progress.db merge=mltrack diff=mltrack"
+
+
+def driver_config() -> dict[str, str]:
+    """git config that makes `git merge/rebase/pull` union two progress.db files and
+    `git diff/log -p` print them as text (see tracker.store.merge)."""
+    run = f"{shlex.quote(sys.executable)} -m tracker.store.merge"
+    return {
+        "merge.mltrack.name": "mltrack: the union of two progress.db records",
+        "merge.mltrack.driver": f"{run} merge %O %A %B",
+        "diff.mltrack.textconv": f"{run} textconv",
+    }
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                          timeout=30)
+
+
+def drivers_missing(root: Path) -> list[str]:
+    """What of the drivers' set-up is missing or stale in the repository around `root`
+    (empty when all is in place, or when `root` is not in a git work tree)."""
+    missing = _config_missing(root)
+    if missing is None:
+        return []
+    if ATTRIBUTES not in _attributes(root).splitlines():
+        missing.append(f"{root / '.gitattributes'}: {ATTRIBUTES}")
+    return missing
+
+
+def _config_missing(root: Path) -> list[str] | None:
+    """The driver keys missing or stale in git config; None outside a repository."""
+    try:
+        found = _git(root, "config", "--local", "--get-regexp", r"^(merge|diff)\.mltrack\.")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if found.returncode not in (0, 1):  # 1: no such keys; anything else: not a repository
+        return None
+    have = dict(line.split(" ", 1) for line in found.stdout.splitlines() if " " in line)
+    return [f"git config {key}" for key, value in driver_config().items()
+            if have.get(key) != value]
+
+
+def _attributes(root: Path) -> str:
+    try:
+        return (root / ".gitattributes").read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def install_config(root: Path) -> bool:
+    """Set the drivers in the repository's local config (not versioned: each clone needs
+    it); True if anything changed. Never raises: a grade must not fail for this."""
+    try:
+        if not _config_missing(root):
+            return False
+        changed = False
+        for key, value in driver_config().items():
+            changed |= _git(root, "config", "--local", key, value).returncode == 0
+        return changed
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def install_attributes(root: Path) -> Path | None:
+    """Add the drivers to `root`/.gitattributes (versioned: it travels to every clone);
+    the file when it was changed, else None."""
+    text = _attributes(root)
+    if ATTRIBUTES in text.splitlines():
+        return None
+    path = root / ".gitattributes"
+    try:
+        if text and not text.endswith("\n"):
+            text += "\n"
+        path.write_text(text + ATTRIBUTES + "\n", encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
+def conflicted(root: Path, path: Path) -> bool:
+    """Whether a merge, rebase or pull left `path` unmerged in the index."""
+    try:
+        found = _git(root, "ls-files", "--unmerged", "--", str(path))
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return found.returncode == 0 and bool(found.stdout.strip())
+
+
+def stage_to(root: Path, path: Path, stage: int, dest: Path) -> None:
+    """Write one side of a conflict (2: ours, 3: theirs) of `path` to `dest`."""
+    rel = path.resolve().relative_to(Path(_git(root, "rev-parse", "--show-toplevel")
+                                          .stdout.strip()).resolve())
+    blob = subprocess.run(["git", "-C", str(root), "show", f":{stage}:{rel.as_posix()}"],
+                          capture_output=True, check=True, timeout=60).stdout
+    dest.write_bytes(blob)
+
+
+def mark_resolved(root: Path, path: Path) -> None:
+    _git(root, "add", "--", str(path))

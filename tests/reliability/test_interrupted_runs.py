@@ -46,11 +46,13 @@ def grading_children(parent_pid: int) -> list[psutil.Process]:
 
 
 def wait_for_child(proc: subprocess.Popen, timeout: float = 20) -> psutil.Process:
+    """The Python process of the grading child (inside the sandbox's bwrap where it runs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for child in psutil.Process(proc.pid).children(recursive=True):
             try:
-                if "graders.child" in " ".join(child.cmdline()):
+                cmd = child.cmdline()
+                if "graders.child" in cmd and os.path.basename(cmd[0]) != "bwrap":
                     return child
             except psutil.Error:
                 pass
@@ -68,7 +70,12 @@ def gone(p: psutil.Process, timeout: float = 5) -> bool:
     return True
 
 
+BUSY = "while True:\n    pass\n"
+ROUNDS = 3  # the race (a sweep reading another grade's half-written owner file) was rare
+
+
 def test_eight_graders_at_once_lose_no_attempt(workspace, write_solution):
+    """Eight grades at once, several rounds, with two busy loops stealing the cores."""
     write_solution("add", SLOW_PASS)
     first = mltrack(workspace, "status")  # creates the db before the rush
     first.communicate(timeout=60)
@@ -78,11 +85,43 @@ def test_eight_graders_at_once_lose_no_attempt(workspace, write_solution):
         out, err = proc.communicate(timeout=240)
         return proc.returncode, err
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(grade, range(8)))
-    assert [code for code, _ in results] == [0] * 8, [err for _, err in results]
-    assert attempts(workspace) == 8
+    busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(2)]
+    try:
+        for round_ in range(ROUNDS):
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                results = list(pool.map(grade, range(8)))
+            assert [code for code, _ in results] == [0] * 8, (round_, [e for _, e in results])
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    assert attempts(workspace) == 8 * ROUNDS
     assert integrity(workspace) == "ok"
+
+
+def test_a_sweep_leaves_alone_a_scratch_whose_owner_is_being_written(tmp_path, monkeypatch):
+    """The eight-graders race: grader A sweeps while grader B has created its scratch but
+    not yet written its owner (an empty file) — A must neither crash nor delete it."""
+    from graders import runner
+
+    monkeypatch.setattr(runner.tempfile, "gettempdir", lambda: str(tmp_path))
+    claiming = tmp_path / "mltrack-add-claiming"
+    claiming.mkdir()
+    (claiming / runner.OWNER_FILE).write_text("", encoding="ascii")
+    abandoned = tmp_path / "mltrack-add-abandoned"
+    abandoned.mkdir()
+    (abandoned / runner.OWNER_FILE).write_text("999999999 1.00", encoding="ascii")
+    runner._sweep_abandoned_scratch()
+    assert claiming.is_dir() and not abandoned.exists()
+
+
+def test_a_claim_is_written_whole(tmp_path):
+    from graders import runner
+
+    runner._claim(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [runner.OWNER_FILE]
+    pid, started = (tmp_path / runner.OWNER_FILE).read_text(encoding="ascii").split()
+    assert int(pid) == os.getpid() and float(started) > 0
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.3, 1.0])

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from graders.results import GradeResult
 from hardware.calibrate import is_valid_calibration, preferred_calibration
+from tracker.store import outputs
 from tracker.store.models import Attempt, BenchRecord, HardwareSnapshot
 
 
@@ -29,7 +30,7 @@ def add_bench_records(s: Session, attempt: Attempt, result: GradeResult,
             low=b.low, high=b.high, target=b.target, verdict=b.verdict, valid=bool(b.valid),
             device=b.device, fingerprint=b.fingerprint, hw_class=b.hw_class,
             git_head=attempt.git_head, stats=json.dumps(b.stats, default=str),
-            samples=json.dumps(b.samples),
+            samples=json.dumps(outputs.samples(b.samples)),  # bounded: travels in git
         ))
     machine = result.hardware
     if machine and machine.get("fingerprint"):

@@ -8,28 +8,35 @@ read-to-write lock upgrade.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import event, func
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine, select
 
 from graders.results import GradeResult
 from tracker.clock import utcnow
 from tracker.errors import StoreError
+from tracker.store import outputs
 from tracker.store.benchstore import add_bench_records
-from tracker.store.migrations import LATEST, MIGRATIONS
+from tracker.store.health import damage, damaged_message
+from tracker.store.migrations import NewerSchema, upgrade
 from tracker.store.models import (
     Attempt,
     CaseRecord,
+    DayDone,
     DayState,
     HintUse,
     Meta,
     MetricRecord,
+    Note,
 )
 
 BUSY_TIMEOUT_MS = 15_000
@@ -41,56 +48,46 @@ class Store:
     def __init__(self, path: Path, clock: Callable[[], datetime] = utcnow):
         self.path = path
         self.clock = clock
-        self._check_header()
-        self.engine = create_engine(f"sqlite:///{path}",
+        self.outputs_dir = path.parent / ".mltrack" / "outputs"  # git-ignored, this machine
+        # NullPool: a connection lives for one operation, so no process holds progress.db
+        # open across a `git checkout/pull/reset` of it (the next read sees the new file)
+        self.engine = create_engine(f"sqlite:///{path}", poolclass=NullPool,
                                     connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(self.engine, "connect", _on_connect)
         event.listen(self.engine, "begin", _on_begin)
-        try:
-            self._migrate()
-        except (DatabaseError, sqlite3.DatabaseError) as exc:
-            raise StoreError(_explain(path, exc)) from None
+        self._file: tuple[int, int] | None = None
+        self._open()
 
-    def _check_header(self) -> None:
+    def _open(self) -> None:
+        """Check the file, create or migrate it, and remember which file it is."""
+        problem = damage(self.path)
+        if problem:
+            raise StoreError(damaged_message(self.path, problem))
         try:
-            with self.path.open("rb") as f:
-                head = f.read(16)
-        except FileNotFoundError:
-            return
+            if not self.path.exists():
+                _create(self.path)
+            self._migrate()
+        except (DatabaseError, sqlite3.Error) as exc:
+            raise StoreError(_explain(self.path, exc)) from None
         except OSError as exc:
-            raise StoreError(f"{self.path}: cannot be read ({exc.strerror})") from None
-        if head and head != b"SQLite format 3\x00":
-            raise StoreError(
-                f"{self.path} is not an SQLite database (corrupted?); move it aside and "
-                "mltrack starts a new one, or restore it with `git checkout -- progress.db`"
-            )
+            raise StoreError(f"{self.path} cannot be created ({exc.strerror})") from None
+        self._file = _identity(self.path)
+
+    def _follow(self) -> None:
+        """progress.db replaced under a long-lived store (`git checkout/pull/reset` while the
+        TUI runs): check and migrate the new file before using it."""
+        if _identity(self.path) != self._file:
+            self._open()
 
     # ---- schema ------------------------------------------------------------------------
 
     def _migrate(self) -> None:
         with self.engine.connect() as conn:
-            raw = conn.connection.dbapi_connection
-            version = raw.execute("PRAGMA user_version").fetchone()[0]
-            if version > LATEST:
-                raise StoreError(
-                    f"{self.path} has schema version {version}, newer than this mltrack "
-                    f"knows ({LATEST}): upgrade mltrack"
-                )
-            for number, _title, statements in MIGRATIONS:
-                if number <= version:
-                    continue
-                raw.execute("BEGIN IMMEDIATE")
-                try:
-                    # re-read under the write lock: another process may have migrated
-                    current = raw.execute("PRAGMA user_version").fetchone()[0]
-                    if current < number:
-                        for sql in statements:
-                            raw.execute(sql)
-                        raw.execute(f"PRAGMA user_version = {number}")
-                    raw.execute("COMMIT")
-                except BaseException:
-                    raw.execute("ROLLBACK")
-                    raise
+            try:
+                upgrade(conn.connection.dbapi_connection)
+            except NewerSchema as exc:
+                raise StoreError(f"{self.path} has {exc}: upgrade mltrack "
+                                 "(nothing was written to it)") from None
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -98,11 +95,14 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        self._follow()
         try:
             with Session(self.engine, expire_on_commit=False) as s:
                 yield s
                 s.commit()
-        except OperationalError as exc:
+        except (OperationalError, DatabaseError) as exc:
+            if isinstance(exc, IntegrityError):
+                raise
             raise StoreError(_explain(self.path, exc)) from None
 
     def checkpoint(self) -> None:
@@ -140,10 +140,12 @@ class Store:
             )
             s.add(attempt)
             s.flush()
-            for c in result.cases:
+            stored = outputs.excerpts([c.details for c in result.cases])
+            for c, details in zip(result.cases, stored, strict=True):
                 s.add(CaseRecord(attempt_id=attempt.id, nodeid=c.nodeid, outcome=str(c.outcome),
-                                 duration_s=c.duration_s, message=c.message, details=c.details,
-                                 skip_kind=c.skip_kind))
+                                 duration_s=c.duration_s,
+                                 message=outputs.clip(c.message, outputs.MESSAGE_MAX),
+                                 details=details, skip_kind=c.skip_kind))
             for m in result.metrics:
                 s.add(MetricRecord(attempt_id=attempt.id, name=m.name, value=m.value, unit=m.unit,
                                    target=m.target, verdict=m.verdict,
@@ -157,7 +159,10 @@ class Store:
                 state.passed_at = finished
             state.status = _status_after(state, str(result.verdict))
             s.add(state)
-            return attempt
+        full = [(c.nodeid, c.details) for c, kept in zip(result.cases, stored, strict=True)
+                if kept != c.details]
+        outputs.save(self.outputs_dir, attempt.uid, full)
+        return attempt
 
     def attempts(self, challenge: str | None = None, limit: int | None = None) -> list[Attempt]:
         """Attempts, newest first."""
@@ -174,9 +179,18 @@ class Store:
             return s.exec(select(func.count()).select_from(Attempt)).one()
 
     def cases(self, attempt_id: int) -> list[CaseRecord]:
+        """An attempt's checks; the full output of each, where this machine kept it."""
         with self.session() as s:
             query = select(CaseRecord).where(CaseRecord.attempt_id == attempt_id)
-            return list(s.exec(query.order_by(CaseRecord.id)))
+            rows = list(s.exec(query.order_by(CaseRecord.id)))
+            uid = s.exec(select(Attempt.uid).where(Attempt.id == attempt_id)).first()
+        full = iter(outputs.load(self.outputs_dir, uid) if uid else [])
+        pending = next(full, None)
+        for row in rows:  # the saved outputs are in check order, a subset of them
+            if pending is not None and pending[0] == row.nodeid:
+                row.details = pending[1]
+                pending = next(full, None)
+        return rows
 
     def metrics(self, attempt_id: int) -> list[MetricRecord]:
         with self.session() as s:
@@ -233,6 +247,42 @@ class Store:
             s.add(HintUse(challenge=challenge, hint_index=used, used_at=self.clock()))
             return used
 
+    # ---- notes and days without a grader ----------------------------------------------
+
+    def add_note(self, *, plan: str, day: int, text: str) -> Note:
+        """Keep a note on day `day` of `plan` (a day may have several)."""
+        with self.session() as s:
+            note = Note(plan=plan, day=day, text=text, created_at=self.clock())
+            s.add(note)
+            s.flush()
+            return note
+
+    def notes(self, plan: str | None = None, day: int | None = None) -> list[Note]:
+        """Notes, oldest first."""
+        with self.session() as s:
+            query = select(Note).order_by(Note.created_at, Note.id)
+            if plan is not None:
+                query = query.where(Note.plan == plan)
+            if day is not None:
+                query = query.where(Note.day == day)
+            return list(s.exec(query))
+
+    def mark_day_done(self, *, plan: str, day: int) -> DayDone:
+        """Mark a day that has no grader (rest, reading, planned-only) done; once is enough."""
+        with self.session() as s:
+            query = select(DayDone).where(DayDone.plan == plan, DayDone.day == day)
+            done = s.exec(query).first()
+            if done is None:
+                done = DayDone(plan=plan, day=day, done_at=self.clock())
+                s.add(done)
+                s.flush()
+            return done
+
+    def days_done(self, plan: str) -> set[int]:
+        """The days of `plan` marked done with `mark_day_done`."""
+        with self.session() as s:
+            return set(s.exec(select(DayDone.day).where(DayDone.plan == plan)))
+
 
 def _status_after(state: DayState, verdict: str) -> str:
     if verdict == "passed" or state.passed_at is not None:
@@ -257,6 +307,31 @@ def _explain(path: Path, exc: Exception) -> str:
     if "locked" in text or "busy" in text:
         return f"{path} is locked by another process (waited {BUSY_TIMEOUT_MS // 1000} s)"
     if "not a database" in text or "malformed" in text:
-        return (f"{path} is corrupted ({text}); move it aside and mltrack starts a new one, "
-                "or restore it with `git checkout -- progress.db`")
+        return damaged_message(path, f"SQLite: {text}")
     return f"{path}: {text}"
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _create(path: Path) -> None:
+    """A new, migrated database, put in place whole: another process never sees a
+    half-made file (and an empty progress.db always means damage, never a fresh start)."""
+    part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
+    with closing(sqlite3.connect(part, isolation_level=None)) as raw:
+        raw.execute("PRAGMA journal_mode = WAL")  # stored in the file's header
+        upgrade(raw)
+    try:
+        os.link(part, path)  # fails if another process got there first: use theirs
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links on this file system
+        if not path.exists():
+            os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)

@@ -3,9 +3,15 @@ these models must match it, which a test checks column for column."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlmodel import Field, SQLModel
+
+
+def new_uid() -> str:
+    """A record's id in every clone of the course: git merges progress.db by these."""
+    return uuid.uuid4().hex
 
 
 class Meta(SQLModel, table=True):
@@ -19,6 +25,7 @@ class Attempt(SQLModel, table=True):
     """One grading of one challenge."""
 
     id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, unique=True)
     plan: str
     day: int
     challenge: str = Field(index=True)
@@ -66,6 +73,7 @@ class MetricRecord(SQLModel, table=True):
 
 class HintUse(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, unique=True)
     challenge: str = Field(index=True)
     hint_index: int  # 0-based position in challenge.toml's hints
     used_at: datetime
@@ -87,6 +95,7 @@ class HardwareSnapshot(SQLModel, table=True):
     fingerprint, so history compares like with like."""
 
     id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, unique=True)
     fingerprint: str = Field(index=True)
     hw_class: str
     taken_at: datetime
@@ -122,3 +131,24 @@ class BenchRecord(SQLModel, table=True):
     git_head: str | None = None  # as Attempt.git_head: HEAD when the grade started
     stats: str  # JSON
     samples: str  # JSON: raw per-call seconds (measure) or per-round ratios and times (compare)
+
+
+class Note(SQLModel, table=True):
+    """A learner's note on one day of a plan."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, unique=True)
+    plan: str
+    day: int
+    text: str
+    created_at: datetime
+
+
+class DayDone(SQLModel, table=True):
+    """A day without a grader (rest, reading, planned-only) that the learner marked done."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, unique=True)
+    plan: str
+    day: int
+    done_at: datetime
