@@ -5,6 +5,10 @@
 - grade: `mltrack grade day1 --no-commit` (reference solution in a temporary workspace:
   child process, scratch copies, db write) and the same with the git commit, against a
   bare `python -m pytest` of the same grader with the same plugin;
+- sandbox: the same grade without the OS sandbox (MLTRACK_SANDBOX=off); the difference is
+  what bubblewrap costs (the mode probe included), to stay under 50 ms. On a loaded machine
+  that difference drowns in noise, so the sandbox's own start is also timed alone: the
+  grade's bwrap command line running `true`, against `true`;
 - start-up: `mltrack --help` and `mltrack status` against `python -c pass`.
 Rounds are interleaved so that a load change affects every command alike; medians reported.
 """
@@ -22,6 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from graders import cgroup, sandbox
+from tracker import manifest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,11 +39,27 @@ def workspace(tmp: Path) -> Path:
     sol = root / "solutions" / "day001"
     sol.mkdir(parents=True)
     shutil.copyfile(ROOT / "challenges/day001/reference/solution.py", sol / "solution.py")
+    manifest.write(root)  # the course as this tree has it, even while it is being edited
     for args in (["init", "-q"], ["config", "user.name", "bench"],
                  ["config", "user.email", "bench@example.com"], ["add", "-A"],
                  ["commit", "-qm", "course"]):
         subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
     return root
+
+
+def _sandboxed_true(root: Path, tmp: Path) -> list[str]:
+    """`true` in the sandbox a grade of day 1 gets (plain `true` where there is none)."""
+    mode = sandbox.detect()
+    if not mode.sandboxed:
+        return ["true"]
+    scratch = tmp / "scratch"
+    for sub in ("solution", "grader", "tmp"):
+        (scratch / sub).mkdir(parents=True)
+    paths = sandbox.Paths(scratch=scratch, cwd=scratch / "solution",
+                          read_only=(scratch / "grader",),
+                          hidden=sandbox.workspace_secrets(root / "challenges/day001",
+                                                           root / "solutions/day001"))
+    return sandbox.command(mode, ["true"], paths)
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -65,7 +88,11 @@ def main() -> None:
                              str(root / "solutions/day001"), str(root / "challenges/day001")],
                             bare_env),
             "mltrack grade --no-commit": ([mltrack, "grade", "day1", "--no-commit"], env),
+            "same, no sandbox": ([mltrack, "grade", "day1", "--no-commit"],
+                                 {**env, "MLTRACK_SANDBOX": "off"}),
             "mltrack grade (commit)": ([mltrack, "grade", "day1"], env),
+            "true": (["true"], env),
+            "bwrap true": (_sandboxed_true(root, Path(tmp)), env),
             "python -c pass": ([sys.executable, "-c", "pass"], env),
             "mltrack --help": ([mltrack, "--help"], env),
             "mltrack status": ([mltrack, "status"], env),
@@ -79,6 +106,8 @@ def main() -> None:
     bare = med["bare pytest"]
     report = {
         "rounds": args.rounds,
+        "sandbox": sandbox.detect().describe(),
+        "cgroup": cgroup.detect().describe(),
         "median_s": {k: round(v, 4) for k, v in med.items()},
         "ratios": {
             "grade/bare pytest": round(med["mltrack grade --no-commit"] / bare, 2),
@@ -89,11 +118,14 @@ def main() -> None:
         "overhead_s": {
             "grade": round(med["mltrack grade --no-commit"] - bare, 3),
             "grade+commit": round(med["mltrack grade (commit)"] - bare, 3),
+            "sandbox": round(med["mltrack grade --no-commit"] - med["same, no sandbox"], 3),
+            "sandbox start": round(med["bwrap true"] - med["true"], 4),
         },
     }
     if args.json:
         print(json.dumps(report, indent=2))
         return
+    print(f"sandbox: {report['sandbox']}\ncgroup: {report['cgroup']}")
     print(f"medians over {args.rounds} interleaved rounds:")
     for name, value in med.items():
         print(f"  {name:28s} {value * 1000:8.1f} ms")

@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from typing import Any
 import psutil
 
 import graders
-from graders import integrity
+from graders import cgroup, child, integrity, sandbox
 from graders.results import BenchResult, CaseResult, GradeResult, Metric, Outcome, Verdict
 
 POLL_S = 0.05
@@ -63,6 +65,9 @@ EventHandler = Callable[[dict[str, Any]], None]
 def grade(job: Job, on_event: EventHandler | None = None,
           keep_scratch: bool = False) -> GradeResult:
     """Grade `job` and return its result; never raises for anything the solution does."""
+    # the sandbox's probe (a first bwrap run, once per process) overlaps the copying
+    probe = threading.Thread(target=sandbox.detect, name="mltrack-sandbox-probe", daemon=True)
+    probe.start()
     _sweep_abandoned_scratch()
     scratch = Path(tempfile.mkdtemp(prefix=f"mltrack-{job.challenge_id}-"))
     _claim(scratch)
@@ -70,6 +75,7 @@ def grade(job: Job, on_event: EventHandler | None = None,
         problem = _prepare(job, scratch)
         if problem:
             return GradeResult(job.challenge_id, Verdict.ERROR, problem)
+        probe.join()
         return _supervise(job, scratch, on_event or (lambda _e: None))
     finally:
         if not keep_scratch:
@@ -85,7 +91,11 @@ def _identity(pid: int) -> str:
 
 
 def _claim(scratch: Path) -> None:
-    (scratch / OWNER_FILE).write_text(_identity(os.getpid()), encoding="ascii")
+    # written whole then renamed: a grader sweeping at this moment must never read a
+    # half-written owner (an empty one once crashed a concurrent grade with an IndexError)
+    part = scratch / (OWNER_FILE + ".part")
+    part.write_text(_identity(os.getpid()), encoding="ascii")
+    os.replace(part, scratch / OWNER_FILE)
 
 
 def _sweep_abandoned_scratch() -> None:
@@ -97,8 +107,8 @@ def _sweep_abandoned_scratch() -> None:
             alive = _identity(int(owner.split()[0])) == owner
         except psutil.NoSuchProcess:
             alive = False
-        except (OSError, ValueError, psutil.Error):
-            continue  # not one of ours, or unreadable: leave it alone
+        except (OSError, ValueError, IndexError, psutil.Error):
+            continue  # not one of ours, unreadable, or being claimed: leave it alone
         if not alive:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -130,10 +140,10 @@ def _copy_problem(exc: Exception) -> str:
     return str(exc)
 
 
-def _command(job: Job, scratch: Path) -> list[str]:
+def _command(job: Job, scratch: Path, parent: int, lifeline: int) -> list[str]:
     return [
         sys.executable, "-m", "graders.child", str(job.limits.memory_mb),
-        str(job.limits.file_bytes), str(os.getpid()), "--",
+        str(job.limits.file_bytes), str(parent), str(lifeline), "--",
         "-p", "graders.plugin", "-p", "no:cacheprovider",
         # tee-sys: output reaches stdout.log at once, so a flood meets the output cap
         "--capture=tee-sys", "-q", "--color=no", "--no-header",
@@ -301,28 +311,81 @@ def _size(path: Path) -> int:
         return 0
 
 
+_told: set[str] = set()  # modes already announced by this process
+
+
+def _announce(mode: sandbox.Mode) -> None:
+    """Say once per process that grading runs without the OS sandbox, and why."""
+    if not mode.sandboxed and mode.why not in _told:
+        _told.add(mode.why)
+        print(f"mltrack: {mode.describe()}", file=sys.stderr)
+
+
+def _launch(job: Job, scratch: Path, env: dict[str, str], mode: sandbox.Mode,
+            lifeline: int) -> list[str]:
+    """The child's command line: in bwrap where it works (the child is then told no parent
+    pid: mltrack's pid means nothing in its PID namespace; the lifeline still reaches it)."""
+    if not mode.sandboxed:
+        return _command(job, scratch, os.getpid(), lifeline)
+    home = scratch / "tmp" / "home"  # caches (matplotlib, triton) land in the scratch
+    home.mkdir(exist_ok=True)
+    env.update(HOME=str(home), PYTHONUSERBASE=site.getuserbase())
+    if os.geteuid() != 0:
+        env[child.TASKS_VAR] = str(child.user_tasks())
+    shown = tuple(Path(v) for v in job.env.values() if os.path.isabs(v) and os.path.isfile(v))
+    paths = sandbox.Paths(
+        scratch=scratch, cwd=scratch / "solution", read_only=(scratch / "grader",),
+        hidden=sandbox.workspace_secrets(job.challenge_dir, job.solution_dir), shown=shown)
+    return sandbox.command(mode, _command(job, scratch, 0, lifeline), paths)
+
+
 def _supervise(job: Job, scratch: Path, on_event: EventHandler) -> GradeResult:
     grader_files = integrity.tree_digest(scratch / "grader")
     key, key_file = integrity.write_key(scratch)  # the plugin reads and deletes it
+    mode = sandbox.detect()
+    _announce(mode)
+    group = cgroup.create(job.limits.memory_mb)
     with (scratch / "stdout.log").open("wb") as out, (scratch / "stderr.log").open("wb") as err:
         env = _environment(job, scratch)
         env[integrity.KEY_VAR] = str(key_file)
-        proc = subprocess.Popen(
-            _command(job, scratch), cwd=scratch / "solution", env=env,
-            stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
-        )
+        # the child's end of a pipe whose write end only this process holds: end of file
+        # there tells the child that mltrack is gone, across the sandbox's namespaces
+        lifeline, holder = os.pipe()
+        argv = _launch(job, scratch, env, mode, lifeline)
+        try:
+            proc = subprocess.Popen(
+                group.wrap(argv) if group else argv, cwd=scratch / "solution", env=env,
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
+                pass_fds=(lifeline,),
+            )
+        except BaseException:
+            os.close(holder)
+            if group:
+                group.kill_and_remove()
+            raise
+        finally:
+            os.close(lifeline)
         sup = _Supervisor(job, scratch, proc, on_event, env[TOKEN_VAR])
         sup.verifier = integrity.Verifier(key)
+        stopped: str | None = None
         try:
             stopped, elapsed = sup.watch()
         finally:
             sup.kill_all()  # also reaps children a finished child left running
+            if group:
+                if stopped is None and group.oom_killed():
+                    stopped = "memory"  # the cgroup's backstop struck between two polls
+                group.kill_and_remove()
+            os.close(holder)
         sup.read_events()
     sup.events += integrity.grader_changes(scratch / "grader", grader_files)
     tail = _tail(scratch / "stdout.log") + _tail(scratch / "stderr.log")
-    result = interpret(job, sup.events, proc.returncode, stopped)
+    returncode = proc.returncode
+    if mode.sandboxed and returncode is not None and 128 < returncode <= 128 + 64:
+        returncode = 128 - returncode  # bwrap exits 128+N for a child killed by signal N
+    result = interpret(job, sup.events, returncode, stopped)
     result.duration_s = round(elapsed, 3)
-    result.exit_code = proc.returncode
+    result.exit_code = returncode
     result.output_tail = tail
     return result
 

@@ -247,6 +247,15 @@ def route(runs: list[DayRun], *, only: Iterable[str] = (), skip: Iterable[str] =
 # ---- grading --------------------------------------------------------------------------
 
 
+def require_sandbox() -> None:
+    """`--require-sandbox`: grade nothing where the OS sandbox does not work, and say why."""
+    from graders import sandbox
+
+    mode = sandbox.detect()
+    if not mode.sandboxed:
+        raise MltrackError(f"--require-sandbox: {mode.describe()}")
+
+
 def grade_ci(tracker, plan: Plan, run: DayRun, folder: Path) -> GradeOutcome:
     """Grade from the sources alone: no progress.db (calibration, plan, attempts), no
     commit, the machine's own hardware detection."""

@@ -44,6 +44,15 @@ COURSE = Path(os.readlink(f"/proc/{os.getppid()}/cwd"))
 """
 
 
+@pytest.fixture
+def without_os_sandbox(monkeypatch):
+    """The defenses that hold where bubblewrap does not (macOS, a locked-down container). In
+    the OS sandbox these attacks fail before they reach them: the course and the grader copy
+    are read-only there and mltrack's working folder is out of reach
+    (tests/reliability/test_hostile_solutions.py)."""
+    monkeypatch.setenv("MLTRACK_SANDBOX", "off")
+
+
 def grade(tracker, course, challenge: str, code: str, extra: dict[str, str] | None = None):
     """Grade `code` as challenge's solution (a folder outside solutions/, not recorded)."""
     folder = course.root / "attempt" / challenge
@@ -73,6 +82,7 @@ def test_a_committed_progress_db_that_claims_a_pass_is_not_trusted(course, solve
     assert by_challenge(ci_json(done))["close"]["verdict"] == "failed"
 
 
+@pytest.mark.usefixtures("without_os_sandbox")
 def test_a_solution_that_writes_a_pass_into_progress_db_still_fails(course, solve, mltrack,
                                                                     tracker):
     solve("add", "add_pass")
@@ -159,6 +169,7 @@ def test_a_trusted_manifest_from_elsewhere_catches_a_regenerated_one(course, sol
     assert by_challenge(ci_json(done))["close"]["verdict"] == "error"
 
 
+@pytest.mark.usefixtures("without_os_sandbox")
 def test_a_solution_that_edits_another_days_grader_and_the_manifest_is_caught(course, solve,
                                                                               mltrack):
     solve("add", FIND_COURSE + """\
@@ -182,6 +193,7 @@ def add(a, b):
         "challenges/close/test_close.py (modified)"]
 
 
+@pytest.mark.usefixtures("without_os_sandbox")
 def test_a_solution_that_edits_its_copy_of_the_grader_gets_an_error(course, tracker):
     result = grade(tracker, course, "close", """\
 from pathlib import Path
@@ -321,6 +333,7 @@ def test_report_events_are_signed_and_checked_in_order():
 # ---- one day's solution against the days graded after it ------------------------------
 
 
+@pytest.mark.usefixtures("without_os_sandbox")
 def test_a_solution_that_rewrites_a_later_days_solution_does_not_pass_it(course, solve,
                                                                          mltrack):
     """CI grades each day's solution as it was pushed: copies are taken before any runs."""
@@ -341,6 +354,7 @@ def add(a, b):
     assert data["exit_code"] == 1
 
 
+@pytest.mark.usefixtures("without_os_sandbox")
 def test_code_planted_for_python_start_up_stops_the_grading_of_later_days(course, solve,
                                                                           mltrack, tmp_path):
     """A `.pth` file in a site directory runs in every later grading child (it could patch

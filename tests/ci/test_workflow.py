@@ -53,6 +53,16 @@ def test_the_workflow_runs_on_push_and_by_hand_and_reads_nothing_it_does_not_nee
     assert step(workflow, "grade", "Keep the grades")["if"] == "always()"
 
 
+def test_the_hosted_job_installs_bubblewrap_and_grades_only_inside_it(workflow):
+    names = [s.get("name") for s in workflow["jobs"]["grade"]["steps"]]
+    assert names.index("Install bubblewrap") < names.index("Grade")
+    install = step(workflow, "grade", "Install bubblewrap")["run"]
+    assert "apt-get install -y -qq bubblewrap" in install
+    grade = step(workflow, "grade", "Grade")
+    assert grade["env"]["SANDBOX"] == "--require-sandbox"
+    assert "--ci $SANDBOX" in grade["run"]
+
+
 def test_hardware_days_are_routed_to_a_labelled_self_hosted_runner(workflow):
     gpu = workflow["jobs"]["grade-gpu"]
     assert gpu["runs-on"] == ["self-hosted", "gpu"]

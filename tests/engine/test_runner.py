@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 
 import psutil
 import pytest
@@ -90,56 +91,54 @@ def test_a_solution_that_kills_the_process_is_a_crash(run, source, needle):
     assert "while running test_small_integers" in result.message
 
 
-def test_children_of_the_solution_are_reaped(run, tmp_path):
-    pid_file = tmp_path / "child.pid"
+def _running(marker: str) -> list[psutil.Process]:
+    """Processes whose command line carries `marker`: found from outside the sandbox too,
+    where the pids the solution sees are its PID namespace's."""
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if marker in (p.info["cmdline"] or []) and p.status() != psutil.STATUS_ZOMBIE:
+                found.append(p)
+        except psutil.Error:
+            pass
+    return found
+
+
+def test_children_of_the_solution_are_reaped(run):
+    marker = f"mltrack-test-{uuid.uuid4().hex}"
     source = (
         "import subprocess, sys\n\n\ndef add(a, b):\n"
         "    # a child that leaves the process group and would outlive the grade\n"
-        "    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],\n"
-        "                             start_new_session=True)\n"
-        f"    open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)',\n"
+        f"                      {marker!r}], start_new_session=True)\n"
         "    return a + b\n"
     )
     result = run(source)
     assert result.verdict == Verdict.PASSED
-    pid = int(pid_file.read_text())
     time.sleep(0.2)
-    try:
-        alive = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        alive = False
-    assert not alive, "a process started by the solution outlived the grade"
+    assert not _running(marker), "a process started by the solution outlived the grade"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def test_a_grandchild_that_double_forks_and_drops_its_environment_is_reaped(run, tmp_path):
+def test_a_grandchild_that_double_forks_and_drops_its_environment_is_reaped(run):
     """No token to find it by, no parent in the tree: it is still adopted and killed."""
-    pid_file = tmp_path / "escapee.pid"
+    marker = f"mltrack-test-{uuid.uuid4().hex}"
     source = (
         "import os, sys\n\n\ndef add(a, b):\n"
+        "    ready, tell = os.pipe()\n"
         "    if os.fork() == 0:\n"
         "        os.setsid()\n"
         "        if os.fork() == 0:\n"
-        f"            open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "            os.write(tell, b'x')  # the check returns once the escapee runs\n"
         "            os.execve(sys.executable, [sys.executable, '-c',\n"
-        "                      'import time; time.sleep(600)'], {})\n"
+        f"                      'import time; time.sleep(600)', {marker!r}], {{}})\n"
         "        os._exit(0)\n"
+        "    os.read(ready, 1)\n"
         "    return a + b\n"
     )
     result = run(source)
     assert result.verdict == Verdict.PASSED, result.message
-    deadline = time.monotonic() + 5
-    while not pid_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    pid = int(pid_file.read_text())
     time.sleep(0.3)
-    assert not _alive(pid), "a re-exec'd grandchild with no environment outlived the grade"
+    assert not _running(marker), "a re-exec'd grandchild with no environment outlived the grade"
 
 
 def test_a_thread_left_running_does_not_hold_the_grade_open(run):

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tracker.cli import render
-from tracker.cli.app import tracker
+from tracker.cli.app import FlagGroup, tracker
 
 Changed = Annotated[bool, typer.Option(
     "--changed", help="Grade the days whose solution (or course folder) changed since --since.")]
@@ -42,13 +42,18 @@ SkipHardware = Annotated[list[str] | None, typer.Option(
     help="Do not grade days that need this hardware here (repeatable; `any` for all kinds): "
          "they are listed as skipped with the reason, for a self-hosted runner to grade.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+RequireSandbox = Annotated[bool, typer.Option(
+    "--require-sandbox",
+    help="With --ci: grade nothing unless the OS sandbox (bubblewrap) works here; exit 2 "
+         "with the reason it does not. `mltrack doctor` shows the mode in use.")]
 
 
 def grade_many(*, day: str | None, changed: bool, since: str | None, all_: bool, ci: bool,
                junit: Path | None, summary: Path | None, plan: str | None,
                manifest: Path | None, hardware: list[str] | None,
                skip_hardware: list[str] | None,
-               json: bool, no_commit: bool, solution: Path | None) -> None:
+               json: bool, no_commit: bool, solution: Path | None,
+               require_sandbox: bool = False) -> None:
     """`mltrack grade` for several days, or for one day in CI mode."""
     from tracker import ci as engine
 
@@ -62,6 +67,10 @@ def grade_many(*, day: str | None, changed: bool, since: str | None, all_: bool,
     if plan is not None and not ci:
         raise typer.BadParameter("labels days in --ci mode; otherwise the active plan is used "
                                  "(mltrack plans --use NAME)", param_hint="--plan")
+    if require_sandbox and not ci:
+        raise typer.BadParameter("goes with --ci", param_hint="--require-sandbox")
+    if require_sandbox:
+        engine.require_sandbox()
     t = tracker(source="ci" if ci else "cli")
     chosen = engine.plan_without_db(t.plans(), plan) if ci else t.plan
     mode = "changed" if changed else "all" if all_ else "day"
@@ -149,7 +158,7 @@ def verify(
         raise typer.Exit(1)
 
 
-app = typer.Typer(help="Grading in CI and before a push.", no_args_is_help=True)
+app = typer.Typer(help="Grading in CI and before a push.", no_args_is_help=True, cls=FlagGroup)
 
 
 @app.command("install-hook")
