@@ -28,16 +28,39 @@ def close(actual: Any, expected: Any, *, what: str, rtol: float = 1e-9, atol: fl
     if a.shape != e.shape:
         raise AssertionError(f"{what} has shape {a.shape}, expected {e.shape}")
     if not np.all(np.isfinite(a)) and np.all(np.isfinite(e)):
-        raise AssertionError(f"{what} contains NaN or inf")
+        raise AssertionError(non_finite(a, what))
     err = np.abs(a - e)
     bound = atol + rtol * np.abs(e)
     if np.any(err > bound):
         idx = np.unravel_index(np.argmax(err - bound), err.shape) if err.ndim else ()
         at = f" at index {tuple(int(i) for i in idx)}" if idx else ""
+        got, want = distinct(float(a[idx]), float(e[idx]))
         raise AssertionError(
-            f"{what} differs from {oracle}{at}: got {a[idx]:.6g}, expected {e[idx]:.6g} "
+            f"{what} differs from {oracle}{at}: got {got}, expected {want} "
             f"(|error| {err[idx]:.2e} > tolerance {bound[idx]:.2e})"
         )
+
+
+def distinct(got: float, expected: float, digits: int = 6) -> tuple[str, str]:
+    """The two numbers with enough significant digits to show where they differ (six when
+    that already does): a near miss never reads as `got 2.88568, expected 2.88568`."""
+    for n in range(digits, 18):
+        a, b = f"{got:.{n}g}", f"{expected:.{n}g}"
+        if a != b:
+            return a, b
+    return repr(got), repr(expected)
+
+
+def non_finite(values: Any, what: str) -> str:
+    """Which non-finite values `what` returned, and where the first is."""
+    a = np.asarray(values, dtype=float)
+    nan, inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())
+    kinds = " and ".join(f"{n} {k}" for n, k in ((nan, "NaN"), (inf, "inf")) if n)
+    if a.ndim == 0:
+        return f"{what} returned {float(a)}, not a finite number"
+    idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+    return (f"{what} returned {kinds} (of {a.size} values; the first at index {idx}): "
+            "look for a division by zero, a log of 0 or an overflowing exp")
 
 
 def raises(exc_type: type[BaseException], fn, *args, what: str, why: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -141,3 +142,89 @@ class GradeResult:
             benches=[BenchResult(**b) for b in data.get("benches", [])],
             hardware=data.get("hardware"),
         )
+
+
+# ---- reading a failure's traceback ------------------------------------------------------
+
+_SHORT_ENTRY = re.compile(r"^(?P<file>\S+?\.py):(?P<line>\d+): in (?P<func>\S+)$")
+_LONG_END = re.compile(r"^(?P<file>\S+?\.py):(?P<line>\d+):(?: \S*)?$")
+_DEF = re.compile(r"^\s*(?:async\s+)?def (\w+)\(")
+_SEPARATOR = re.compile(r"^(?:_ )+_?$")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame of a traceback: where it is and the line of code it was running."""
+
+    file: str
+    line: int
+    function: str
+    code: str
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line} in {self.function}"
+
+
+def _is_learners(path: str) -> bool:
+    """The child runs in the solution's folder, so the learner's files have relative paths;
+    the grader's are `../grader/...` and installed packages' absolute."""
+    return not (path.startswith(("/", "..", "<")) or path.startswith("\\") or ":" in path[:3])
+
+
+def traceback_frames(details: str) -> list[Frame]:
+    """Every frame of pytest's traceback text (`CaseResult.details`), outermost first."""
+    frames: list[Frame] = []
+    entry: list[str] = []  # the lines of the current long entry, up to its location line
+    lines = details.splitlines()
+    for i, line in enumerate(lines):
+        short = _SHORT_ENTRY.match(line)
+        if short:
+            code = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            frames.append(Frame(short["file"], int(short["line"]), short["func"], code))
+            entry = []
+            continue
+        end = _LONG_END.match(line)
+        if end:
+            marked = [e[1:].strip() for e in entry if e.startswith(">")]
+            defs = [m.group(1) for e in entry if (m := _DEF.match(e.lstrip(">")))]
+            file, number = end["file"], int(end["line"])
+            same = [f for f in frames if (f.file, f.line) == (file, number)]
+            func = defs[-1] if defs else (same[0].function if same else "?")
+            frames.append(Frame(file, number, func, marked[-1] if marked else ""))
+            entry = []
+            continue
+        if _SEPARATOR.match(line.strip()):
+            entry = []
+        else:
+            entry.append(line)
+    return frames
+
+
+def learner_frames(details: str) -> list[Frame]:
+    """The frames in the learner's own files, outermost first, one per line of code (a
+    comprehension's frame is folded into the function it runs in)."""
+    frames: list[Frame] = []
+    for frame in traceback_frames(details):
+        if not _is_learners(frame.file):
+            continue
+        if frames and (frames[-1].file, frames[-1].line) == (frame.file, frame.line):
+            continue
+        frames.append(frame)
+    return frames
+
+
+def summarise(details: str, *, width: int = 160, max_lines: int = 12) -> str:
+    """Traceback text fit to read: an overlong line (a model's or a tensor's repr) is cut
+    with its length said, and a long run of `E   ` lines (an object printed whole) is folded."""
+    out: list[str] = []
+    run = 0  # lines in the current run of `E   ` lines
+    for line in details.splitlines():
+        if len(line) > width:
+            line = f"{line[:width - 1]}… ({len(line)} characters)"
+        run = run + 1 if line.startswith("E   ") else 0
+        if run == max_lines + 1:
+            out.append("    … (more lines of the same output)")
+        if run > max_lines:
+            continue
+        out.append(line)
+    return "\n".join(out)

@@ -164,6 +164,7 @@ class Tracker:
             from tracker.store import Store  # sqlmodel is only imported when needed
 
             self._store = Store(self.ws.db_path, clock=self.clock)
+            gitops.install_config(self.ws.root)  # progress.db's merge and diff drivers
         return self._store
 
     def now(self) -> datetime:
@@ -213,15 +214,23 @@ class Tracker:
             if solution is not None:
                 raise NotStarted(f"solution folder {folder} does not exist")
             label = target.day.label
+            if self.ws.db_path.exists() and self.store.state(ch.id) is not None:
+                # worked on before (maybe passed): the folder went away, the record did not
+                raise NotStarted(f"{label}'s solution folder {folder.name}/ is missing: "
+                                 f"`mltrack reset {label}` puts the starter back (your record "
+                                 "is kept), or restore the folder from git")
             raise NotStarted(f"{label} is not started: run `mltrack start {label}`")
         job = job_for(ch, folder, limits_scale)
         job.env.update(grading_env(self.ws))  # declared board, stored calibration scores
         started = self.now()
         head: list[str | None] = []
-        # Open the store and read HEAD while the child grades: the imports (sqlmodel,
-        # GitPython) then cost no wall-clock time on a machine with a second core.
-        warm = threading.Thread(target=lambda: (self.store, head.append(
-            gitops.head_sha(self.ws.root))), daemon=True)
+        modified: list[str] = []
+        # Open the store, read HEAD and check the day's course files while the child grades:
+        # the imports (sqlmodel, GitPython) and the hashing then cost no wall-clock time on a
+        # machine with a second core.
+        warm = threading.Thread(target=lambda: (
+            self.store, head.append(gitops.head_sha(self.ws.root)),
+            modified.extend(course_changes(self.ws.root, ch.id))), daemon=True)
         if record:
             warm.start()
         result = grade(job, on_event=on_event)
@@ -229,6 +238,12 @@ class Tracker:
         if not record:
             return outcome
         warm.join()
+        if modified:
+            raise ContractError(
+                f"{target.day.label} was graded but not recorded: its grader differs from "
+                f"the course manifest ({', '.join(modified[:3])}"
+                f"{', ...' if len(modified) > 3 else ''}); restore the course files "
+                "(`git checkout -- challenges graders`) or see `mltrack verify`")
         attempt = self.store.record_attempt(
             plan=target.plan.id, day=target.day.day, result=result,
             solution_hash=_files_hash(folder), source=self.source, started_at=started,
@@ -239,7 +254,10 @@ class Tracker:
             self.store.checkpoint()
             message = (f"mltrack: {target.day.label} {result.verdict} "
                        f"({result.passed}/{result.total} checks passed)")
-            outcome.commit = gitops.commit_paths(self.ws.root, [folder, self.ws.db_path], message)
+            paths = [folder, self.ws.db_path]
+            attributes = gitops.install_attributes(self.ws.root)  # first grade: the drivers
+            paths += [attributes] if attributes else []
+            outcome.commit = gitops.commit_paths(self.ws.root, paths, message)
         return outcome
 
     def hint(self, text: str) -> Hint:
@@ -277,6 +295,23 @@ class Tracker:
         shutil.copyfile(target.challenge.starter_path, folder / target.challenge.solution_file)
         self.store.mark_reset(target.challenge.id)
         return target, backup
+
+
+def course_changes(root: Path, challenge: str) -> list[str]:
+    """The files one day's verdict depends on (its challenge folder, the grading helpers,
+    the hardware classes) that differ from challenges/MANIFEST.sha256, as `path (modified)`
+    lines; none when the workspace ships no manifest (a course being written). Plan files
+    are left out: a learner's own plan changes labels, not verdicts."""
+    from tracker import manifest
+
+    path = root / manifest.MANIFEST
+    if not path.is_file():
+        return []
+    prefixes = [p for p in manifest.day_prefixes(challenge) if p != "challenges/plans/"]
+    try:
+        return manifest.verify(root, path, prefixes).problems()
+    except ContractError as exc:
+        return [str(exc)]
 
 
 def _files_hash(folder: Path) -> str:

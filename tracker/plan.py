@@ -15,7 +15,8 @@ from tracker.errors import ContractError, NotGradable, UnknownDay
 from tracker.tomlfile import Fields, read_toml
 
 KINDS = ("challenge", "rest", "buffer")
-_DAY_ID = re.compile(r"^\s*(?:day)?[\s_-]*0*(\d{1,4})\s*$", re.IGNORECASE)
+# `53`, `day53`, `day053`, `Day 53`; not `-3` nor `day-3` (a negative day is a typo)
+_DAY_ID = re.compile(r"^\s*(?:day\s*)?0*(\d{1,4})\s*$", re.IGNORECASE)
 _CHALLENGE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 

@@ -22,7 +22,7 @@ def test_doctor_passes_on_a_sound_course(workspace):
     assert result.exit_code == 0, result.output
     names = [c["name"] for c in json.loads(result.stdout)]
     assert names == ["python", "plans", "challenges", "packages", "progress.db", "git",
-                     "hardware"]
+                     "git drivers", "hardware", "sandbox"]
 
 
 def test_doctor_names_a_broken_challenge_and_exits_1(workspace):

@@ -40,7 +40,7 @@ def test_day_ids_in_every_common_spelling(text):
     assert parse_day_number(text) == 53
 
 
-@pytest.mark.parametrize("text", ["dayx", "day-", "", "5x", "day 5 3", "week1"])
+@pytest.mark.parametrize("text", ["dayx", "day-", "", "5x", "day 5 3", "week1", "-3", "day-3"])
 def test_things_that_are_not_day_ids(text):
     assert parse_day_number(text) is None
 

@@ -18,7 +18,21 @@ from tracker.errors import MltrackError, StoreError
 
 EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_NO_VERDICT, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
-class _Group(TyperGroup):
+class FlagGroup(TyperGroup):
+    """A command group whose help shows flags as flags (see `_flags_without_type`)."""
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is not None:
+            _flags_without_type(command, ctx)
+        return command
+
+    def format_help(self, ctx, formatter):
+        _flags_without_type(self, ctx)
+        return super().format_help(ctx, formatter)
+
+
+class _Group(FlagGroup):
     """The error boundary: engine errors become one red line and an exit code, in real runs
     and under CliRunner alike; a traceback only with --debug."""
 
@@ -40,6 +54,26 @@ class _Group(TyperGroup):
             _print_error(f"internal error: {type(exc).__name__}: {exc} "
                          "(run with --debug for the traceback)")
             raise typer.Exit(EXIT_INTERNAL) from None
+
+
+
+def _flags_without_type(command, ctx) -> None:
+    """A flag takes no value (`--json`, never `--json=true`): the help must not give it a
+    type such as `<bool>`, which Typer shows for every option. And a docstring's line breaks
+    are only where the source wraps: the help text flows them into the terminal's width."""
+    if command.help:
+        command.help = _unwrap(command.help)
+    for param in command.get_params(ctx):
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+
+
+def _unwrap(text: str) -> str:
+    """Join the lines of each paragraph (paragraphs are separated by a blank line)."""
+    import inspect
+    import re
+
+    return re.sub(r"(?<=\S)[ \t]*\n(?=[ \t]*\S)", " ", inspect.cleandoc(text))
 
 
 def _is_cli_flow(exc: Exception) -> bool:
@@ -98,13 +132,17 @@ def _root(
 
 
 def _register() -> None:
-    from tracker.cli import ci, days, hw, overview, report, tools
+    from tracker.cli import ci, days, hw, notes, overview, report, tools
 
     app.command("start")(days.start)
     app.command("grade")(days.grade)
     app.command("hint")(days.hint)
+    app.command("spec")(days.spec)
+    app.command("show", hidden=True)(days.spec)
     app.command("solution")(days.solution)
     app.command("reset")(days.reset)
+    app.command("note")(notes.note)
+    app.command("done")(notes.done)
     app.command("status")(overview.status)
     app.command("plans")(overview.plans)
     app.command("watch")(tools.watch)

@@ -24,20 +24,42 @@ def status(json: Json = False) -> None:
     current = streak(t.store.activity_dates(), t.now().date())
     upcoming = next_day(plan, rows)
     benchmarks = latest_by_day(t)  # the newest benchmark figures of each day
+    marked = t.store.days_done(plan.id)  # rest and reading days the learner marked done
     if json:
         render.print_json({
             "plan": plan.id, "title": plan.title,
             "summary": {"passed": done, "gradable": total, "streak": current,
+                        "points": dict(zip(("earned", "possible"), points(t, rows),
+                                           strict=True)),
                         "next": upcoming.day.label if upcoming else None},
-            "days": [r.to_dict() for r in rows],
+            "days": [{**r.to_dict(), "done": r.day.day in marked} for r in rows],
             "benchmarks": benchmarks,
         })
         return
-    render.console.print(render.status_table(plan, rows))
+    render.console.print(render.status_table(plan, rows, marked))
     nxt = f"; next: {upcoming.day.label} ({upcoming.day.title})" if upcoming else ""
-    render.console.print(f"passed {done}/{total} gradable days · streak {current} day(s){nxt}")
+    earned, possible = points(t, rows)
+    render.console.print(f"passed {done}/{total} gradable days · {earned}/{possible} points · "
+                         f"streak {current} day(s){nxt}")
     if benchmarks:
         render.console.print(benchmarks_table(benchmarks))
+
+
+def points(t, rows) -> tuple[int, int]:
+    """(earned, possible) points of the plan's graded days (challenge.toml's `points`)."""
+    from tracker.errors import MltrackError
+
+    earned = possible = 0
+    for row in rows:
+        if not row.day.gradable:
+            continue
+        try:
+            worth = t.catalog.get(row.day.challenge).points
+        except MltrackError:
+            continue
+        possible += worth
+        earned += worth if row.status == "passed" else 0
+    return earned, possible
 
 
 def plans(

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape  # noqa: F401  (re-exported for commands)
 from rich.table import Table
 
+from tracker import labels
+
 VERDICT_STYLE = {
     "passed": "bold green", "failed": "bold red", "error": "bold red", "timeout": "bold red",
     "crashed": "bold red", "inconclusive": "bold yellow", "skipped": "bold yellow",
@@ -31,17 +33,32 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def grade_outcome(outcome) -> None:
+def grade_outcome(outcome, *, verbose: bool = False) -> None:
+    """The verdict, then every check that did not pass with where it failed in the learner's
+    own code; passing checks are one line (each listed with `verbose`, which also prints the
+    full tracebacks)."""
     r, day = outcome.result, outcome.target.day
     style = VERDICT_STYLE.get(str(r.verdict), "bold")
     console.print(f"[bold]{day.label}[/] · {escape(day.title)}")
     console.print(f"[{style}]{str(r.verdict).upper()}[/] — {escape(r.message)}  "
                   f"[dim]({r.passed}/{r.total} checks, {r.duration_s:.1f} s)[/]")
+    passed = [c for c in r.cases if str(c.outcome) == "passed"]
+    if passed and not verbose:
+        console.print(f"  {OUTCOME_MARK['passed']} {len(passed)} "
+                      f"check{'s' if len(passed) != 1 else ''} passed")
+    shown_frames: list = []
     for c in r.cases:
+        if str(c.outcome) == "passed" and not verbose:
+            continue
         line = f"  {OUTCOME_MARK.get(str(c.outcome), '?')} {escape(c.name)}"
         if c.message:
             line += f"  [dim]{escape(c.message)}[/]"
         console.print(line)
+        if str(c.outcome) in ("failed", "error") and c.details:
+            shown_frames = _failure_place(c.details, shown_frames, verbose)
+    if shown_frames and not verbose:
+        console.print("  [dim](the grader's own frames are hidden: `mltrack grade -v` shows the "
+                      "full tracebacks)[/]")
     if r.metrics:
         console.print(metrics_table(r.metrics))
     if outcome.commit is not None:
@@ -51,6 +68,42 @@ def grade_outcome(outcome) -> None:
             console.print(f"[dim]recorded; not committed: {escape(outcome.commit.reason)}[/]")
     elif outcome.attempt_id is not None:
         console.print("[dim]recorded (no commit)[/]")
+
+
+def _failure_place(details: str, previous: list, verbose: bool) -> list:
+    """Print where the learner's code failed (innermost frame first); returns the frames so
+    that the next failure at the same place says so in one line."""
+    from graders.results import learner_frames, summarise
+
+    frames = learner_frames(details)
+    if verbose:
+        console.print(escape(_indent(summarise(details), "      ")), style="dim")
+    elif frames and frames == previous:
+        console.print("      [dim]at the same place as above[/]")
+    else:
+        for i, f in enumerate(reversed(frames)):
+            lead = "at" if i == 0 else "called from"
+            console.print(f"      [dim]{lead}[/] [bold]{escape(f.where())}[/]")
+            if f.code:
+                console.print(f"          {escape(f.code)}", style="cyan")
+    return frames or previous
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def next_steps(outcome, next_row) -> None:
+    """After a recorded pass: the reference is unlocked, and which day comes next."""
+    label = outcome.target.day.label
+    console.print(f"[green]the reference solution is unlocked:[/] mltrack solution {label}")
+    if next_row is None:
+        console.print("[green]that was the last day of the plan with a grader: well done[/]")
+        return
+    nxt = next_row.day
+    how = "mltrack grade" if next_row.status in ("in-progress", "failed") else \
+        f"mltrack start {nxt.label}"
+    console.print(f"next: [bold]{nxt.label}[/] · {escape(nxt.title)}  [dim]({how})[/]")
 
 
 def metrics_table(metrics) -> Table:
@@ -65,21 +118,26 @@ def metrics_table(metrics) -> Table:
     return table
 
 
-def status_table(plan, rows) -> Table:
+def status_table(plan, rows, done: set[int] = frozenset()) -> Table:
     table = Table(title=f"{plan.title} ({plan.id})", title_justify="left")
     table.add_column("day", justify="right")
     table.add_column("title")
     table.add_column("status")
-    table.add_column("tries", justify="right")
+    table.add_column("attempts", justify="right")
     phase = None
     for row in rows:
         d = row.day
         if d.phase != phase:
             phase = d.phase
             p = plan.phase(phase)
-            table.add_row("", f"[bold]Phase {p.number}: {escape(p.title)}[/]", "", "")
+            other = labels.phase_secondary(p)
+            table.add_row("", f"[bold]Phase {p.number}: {escape(p.title)} · "
+                          f"{labels.phase_span(p)}[/]"
+                          + (f" [dim](curriculum: {escape(other)})[/]" if other else ""), "", "")
         number = f"{d.day}–{d.until}" if d.until else str(d.day)
         style = STATUS_STYLE.get(row.status, "")
-        table.add_row(number, escape(d.title), f"[{style}]{row.status}[/]",
-                      str(row.attempts or ""))
+        title, calendar = labels.day_title(d)
+        status = f"[{style}]{row.status}[/]" + (" [green]✓ done[/]" if d.day in done else "")
+        table.add_row(number, escape(title) + (f" [dim]({calendar})[/]" if calendar else ""),
+                      status, str(row.attempts or ""))
     return table

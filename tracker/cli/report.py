@@ -27,6 +27,9 @@ def report(
         help="Write the report to FILE instead of printing it.")] = None,
     plan: Annotated[str | None, typer.Option(
         "--plan", metavar="NAME", help="Report on this plan (default: the active one).")] = None,
+    learner: Annotated[str | None, typer.Option(
+        "--learner", metavar="NAME", envvar="MLTRACK_LEARNER",
+        help="The name the report gives (default: your git user.name).")] = None,
 ) -> None:
     """Export a progress report: completion per phase and overall, an activity calendar,
     streaks, attempts, time and hints per day, and benchmark figures against their targets
@@ -41,7 +44,7 @@ def report(
         if plan not in plans:
             raise UnknownDay(f"unknown plan '{plan}'; plans: {', '.join(plans)}")
         chosen = plans[plan]
-    text = engine.render(engine.build(t, chosen), fmt.value)
+    text = engine.render(engine.build(t, chosen, learner=learner), fmt.value)
     if output is None:
         typer.echo(text, nl=False)
         return

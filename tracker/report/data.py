@@ -62,9 +62,10 @@ def target_value(target: str, unit: str) -> float | None:
     return value if written == unit or (not written and not times) else None
 
 
-def build(tracker, plan: Plan | None = None) -> dict[str, Any]:
-    """The report of `plan` (default: the active plan) from this workspace's record."""
-    from tracker import __version__, gitops
+def build(tracker, plan: Plan | None = None, learner: str | None = None) -> dict[str, Any]:
+    """The report of `plan` (default: the active plan) from this workspace's record, naming
+    `learner` (default: the workspace's git identity)."""
+    from tracker import __version__, gitops, labels
     from tracker.store.benchstore import bench_records, hardware_snapshots
 
     store = tracker.store
@@ -84,6 +85,10 @@ def build(tracker, plan: Plan | None = None) -> dict[str, Any]:
         machine_of[b.attempt_id].add((b.hw_class, b.fingerprint, b.device))
     metrics = _metrics(store, machine_of)
     states = store.states()
+    notes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for note in store.notes(plan=plan.id):
+        notes[note.day].append({"text": note.text, "at": _iso(note.created_at)})
+    done_days = store.days_done(plan.id)
 
     days = []
     in_plan = set()
@@ -93,16 +98,20 @@ def build(tracker, plan: Plan | None = None) -> dict[str, Any]:
         in_plan.add(cid)
         tries = by_challenge.get(cid, []) if cid else []
         state = states.get(cid) if cid else None
-        total_hints = None
+        total_hints = worth = None
         if d.gradable:
             try:
-                total_hints = len(tracker.catalog.get(cid).hints)
+                challenge = tracker.catalog.get(cid)
+                total_hints, worth = len(challenge.hints), challenge.points
             except MltrackError:
                 total_hints = None
         started, passed = (_utc(state.started_at), _utc(state.passed_at)) if state else (None,
                                                                                          None)
+        title, calendar = labels.day_title(d)
         days.append({
             "day": d.day, "until": d.until, "label": d.label, "title": d.title,
+            "short_title": title, "curriculum": calendar, "done": d.day in done_days,
+            "notes": notes.get(d.day, []), "points": worth,
             "phase": d.phase, "kind": d.kind, "challenge": cid, "status": row.status,
             "attempts": len(tries),
             "first_attempt": _iso(tries[0].finished_at) if tries else None,
@@ -122,8 +131,12 @@ def build(tracker, plan: Plan | None = None) -> dict[str, Any]:
     for phase in plan.phases:
         mine = [r for r in rows if r.day.phase == phase.number]
         done, gradable = completion(mine)
+        worth = [(x["points"] or 0, x["status"] == "passed") for x in days
+                 if x["phase"] == phase.number and x["points"] is not None]
         phases.append({
+            "points": sum(p for p, ok in worth if ok), "points_possible": sum(p for p, _ in worth),
             "number": phase.number, "title": phase.title, "label": phase.label,
+            "span": labels.phase_span(phase), "curriculum": labels.phase_secondary(phase),
             "passed": done, "gradable": gradable,
             "planned": sum(1 for r in mine if r.day.kind == "challenge" and not r.day.gradable),
             "percent": _percent(done, gradable),
@@ -139,9 +152,12 @@ def build(tracker, plan: Plan | None = None) -> dict[str, Any]:
         "plan": {"id": plan.id, "title": plan.title, "description": plan.description,
                  "days": len(plan.days), "gradable": gradable},
         "git": {"head": gitops.head_sha(tracker.ws.root)},
+        "learner": learner or _git_identity(tracker.ws.root),
         "overall": {
             "passed": done, "gradable": gradable, "percent": _percent(done, gradable),
             "attempts": len(mine), "grading_s": round(sum(a.duration_s for a in mine), 3),
+            "points": sum(p["points"] for p in phases),
+            "points_possible": sum(p["points_possible"] for p in phases),
             "hints_used": sum(d["hints_used"] for d in days),
             "days_started": sum(1 for d in days if d["status"] not in
                                 ("not-started", "planned", "rest", "buffer")),
@@ -156,6 +172,18 @@ def build(tracker, plan: Plan | None = None) -> dict[str, Any]:
         "calendar": _calendar(attempts, today),
         "hardware": _hardware(hardware_snapshots(store), benches),
     }
+
+
+def _git_identity(root) -> str | None:
+    """`user.name` of the workspace's git configuration, or None."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "config", "user.name"], cwd=root, capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
 
 
 def _percent(done: int, total: int) -> float:
@@ -259,6 +287,9 @@ def _calendar(attempts: list, today: date) -> dict[str, Any]:
 
 
 def _hardware(snapshots: list, benches: dict[str, list]) -> list[dict[str, Any]]:
+    """The machines the learner's benchmarks ran on. A snapshot with no benchmark of this
+    record (a calibration that came with the course, another machine's `mltrack hw`) is not
+    the learner's hardware, so it is left out."""
     machines: dict[str, dict[str, Any]] = {}
     for snap in sorted(snapshots, key=lambda s: s.id):  # oldest first
         entry = machines.setdefault(snap.fingerprint, {
@@ -272,4 +303,4 @@ def _hardware(snapshots: list, benches: dict[str, list]) -> list[dict[str, Any]]
                 "fingerprint": r.fingerprint, "class": r.hw_class, "summary": "",
                 "first_seen": _iso(r.recorded_at), "score": None, "benchmarks": 0})
             entry["benchmarks"] += 1
-    return list(machines.values())
+    return [m for m in machines.values() if m["benchmarks"]]

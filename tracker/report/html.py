@@ -44,6 +44,10 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .chart { max-width: 100%; height: auto; display: block; }
 .scroll { overflow-x: auto; }
 .empty { color: #656d76; }
+.aside { color: #656d76; font-size: 12px; }
+.learner { color: #1f2328; }
+dl.notes dt { font-weight: 600; margin-top: 8px; }
+dl.notes dd { margin: 2px 0 0 16px; white-space: pre-wrap; }
 section, .trend, .card, tr, svg { break-inside: avoid; page-break-inside: avoid; }
 @media print {
   body { padding: 0; max-width: none; font-size: 11px; }
@@ -69,13 +73,16 @@ def render(data: dict[str, Any]) -> str:
         f'<meta name="generator" content="mltrack {escape(data["mltrack"])}">',
         f"<style>{CSS}</style>", "</head>", "<body>",
         f"<header><h1>{escape(title)}</h1>",
-        f'<p class="meta">plan <code>{escape(plan["id"])}</code> · generated '
+        '<p class="meta">'
+        + (f'<b class="learner">{escape(data["learner"])}</b> · ' if data.get("learner") else "")
+        + f'plan <code>{escape(plan["id"])}</code> · generated '
         f'{escape(data["generated_at"][:16].replace("T", " "))} UTC'
         + (f" · git <code>{escape(head)}</code>" if head else "")
         + f' · schema <code>{escape(data["schema"])}</code></p></header>',
         '<section class="cards">',
         _card(f"{overall['passed']}/{overall['gradable']}",
               f"days passed ({overall['percent']:.1f}%)"),
+        _card(f"{overall['points']}/{overall['points_possible']}", "points"),
         _card(str(overall["attempts"]), "attempts"),
         _card(duration(overall["grading_s"]), "grading time"),
         _card(str(overall["hints_used"]), "hints used"),
@@ -89,6 +96,7 @@ def render(data: dict[str, Any]) -> str:
     ]
     days = [d for d in data["days"] if d["kind"] == "challenge" and d["challenge"]]
     parts += _days(days)
+    parts += _notes(data["days"])
     parts += _figures(days)
     parts += _hardware(data["hardware"])
     parts += ["</body>", "</html>"]
@@ -102,7 +110,9 @@ def _days(days: list[dict[str, Any]]) -> list[str]:
             else str(d["hints_used"])
         status = d["status"]
         rows.append(
-            f"<tr><td>{escape(d['label'])}</td><td>{escape(d['title'])}</td>"
+            f"<tr><td>{escape(d['label'])}</td><td>{escape(d['short_title'])}"
+            + (f' <span class="aside">({escape(d["curriculum"])})</span>' if d["curriculum"]
+               else "") + "</td>"
             f'<td><span class="status s-{escape(status)}">{escape(STATUS.get(status, status))}'
             f"</span></td><td class=num>{d['attempts']}</td>"
             f"<td class=num>{duration(d['time_to_pass_s'])}</td>"
@@ -115,6 +125,24 @@ def _days(days: list[dict[str, Any]]) -> list[str]:
             "</section>"]
 
 
+def _notes(days: list[dict[str, Any]]) -> list[str]:
+    noted = [d for d in days if d["notes"]]
+    if not noted:
+        return []
+    out = ["<section><h2>Notes</h2>", "<dl class=\"notes\">"]
+    for d in noted:
+        done = ' <span class="status s-passed">done</span>' if d["done"] else ""
+        out.append(f"<dt>{escape(d['label'])} · {escape(d['short_title'])}{done}</dt>")
+        out += [f"<dd>{escape(n['text'])} <span class=\"aside\">{escape((n['at'] or '')[:10])}"
+                "</span></dd>" for n in d["notes"]]
+    return out + ["</dl></section>"]
+
+
+def title_of(name: str) -> str:
+    """A figure's name in words: `fp32_accuracy` → `fp32 accuracy`."""
+    return name.replace("_", " ")
+
+
 def _figures(days: list[dict[str, Any]]) -> list[str]:
     out = ["<section><h2>Benchmarks and measured figures</h2>"]
     figures = [(d, s) for d in days for s in d["benchmarks"] + d["metrics"]]
@@ -124,12 +152,17 @@ def _figures(days: list[dict[str, Any]]) -> list[str]:
     for d, s in figures:
         latest = s["latest"]
         verdict = latest["verdict"] or ("recorded" if latest["valid"] else "noisy")
+        where = machines(s)
+        one = len(s["history"]) == 1  # a trend needs two points: one is a figure, not a chart
         out.append(
-            f'<div class="trend"><h3>{escape(d["label"])} · {escape(s["name"])}</h3>'
-            f"<p>latest {escape(figure(latest['value'], s['unit']))} · target "
+            f'<div class="trend"><h3>{escape(d["label"])} · {escape(title_of(s["name"]))}</h3>'
+            f"<p>{'measured' if one else 'latest'} "
+            f"<b>{escape(figure(latest['value'], s['unit']))}</b> · target "
             f"{escape(s['target'] or '—')} · <span class=\"v-{escape(verdict)}\">"
-            f"{escape(verdict)}</span> · measured on {escape(machines(s))}</p>"
-            f"{svg.trend(s, figure)}</div>")
+            f"{escape(verdict)}</span>"
+            + (f" · measured on {escape(where)}" if where != "—" else "") + "</p>"
+            + ('<p class="aside">one attempt so far: the trend shows from the second</p>'
+               if one else svg.trend(s, figure)) + "</div>")
     out.append("</div></section>")
     return out
 

@@ -53,12 +53,14 @@ def heatmap(calendar: dict[str, Any]) -> list[str]:
 def render(data: dict[str, Any]) -> str:
     plan, overall, streaks = data["plan"], data["overall"], data["streaks"]
     head = (data["git"]["head"] or "")[:10]
+    learner = f"**{cell(data['learner'])}** · " if data.get("learner") else ""
     out = [f"# Progress report — {plan['title']} (`{plan['id']}`)", "",
-           f"Generated {data['generated_at'][:16].replace('T', ' ')} UTC · mltrack "
+           f"{learner}Generated {data['generated_at'][:16].replace('T', ' ')} UTC · mltrack "
            f"{data['mltrack']}" + (f" · git `{head}`" if head else "") +
            f" · schema `{data['schema']}`", ""]
     out += [f"**{overall['passed']} of {overall['gradable']} gradable days passed "
-            f"({overall['percent']:.1f}%)** `{bar(overall['passed'], overall['gradable'], 20)}`",
+            f"({overall['percent']:.1f}%)** `{bar(overall['passed'], overall['gradable'], 20)}` · "
+            f"{overall['points']}/{overall['points_possible']} points",
             "",
             "| Attempts | Grading time | Hints used | Active days | Current streak | "
             "Longest streak |", "|---:|---:|---:|---:|---:|---:|",
@@ -69,7 +71,10 @@ def render(data: dict[str, Any]) -> str:
     out += ["## Completion by phase", "", "| Phase | Passed | Progress |", "|---|---:|---|"]
     for p in data["phases"]:
         planned = f" (+{p['planned']} without a grader yet)" if p["planned"] else ""
-        out.append(f"| {p['number']} · {cell(p['title'])} | {p['passed']}/{p['gradable']}"
+        rows = p.get("span", "") + (f" (curriculum: {p['curriculum']})" if p.get("curriculum")
+                                    else "")
+        out.append(f"| {p['number']} · {cell(p['title'])} · {cell(rows)} | "
+                   f"{p['passed']}/{p['gradable']} ({p['points']}/{p['points_possible']} pts)"
                    f"{planned} | `{bar(p['passed'], p['gradable'])}` {p['percent']:.0f}% |")
     out.append("")
 
@@ -81,10 +86,20 @@ def render(data: dict[str, Any]) -> str:
     for d in days:
         hints = f"{d['hints_used']}/{d['hints_total']}" if d["hints_total"] is not None \
             else str(d["hints_used"])
-        out.append(f"| {d['label']} | {cell(d['title'])} | {STATUS.get(d['status'], d['status'])}"
+        title = d["short_title"] + (f" ({d['curriculum']})" if d["curriculum"] else "")
+        out.append(f"| {d['label']} | {cell(title)} | {STATUS.get(d['status'], d['status'])}"
                    f" | {d['attempts']} | {duration(d['time_to_pass_s'])} | "
                    f"{duration(d['grading_s']) if d['attempts'] else '—'} | {hints} |")
     out.append("")
+
+    noted = [d for d in data["days"] if d["notes"]]
+    if noted:
+        out += ["## Notes", ""]
+        for d in noted:
+            out += [f"- **{d['label']}** · {cell(d['short_title'])}"
+                    + (" (done)" if d["done"] else "")]
+            out += [f"  - {cell(n['text'])} ({(n['at'] or '')[:10]})" for n in d["notes"]]
+        out.append("")
 
     figures = [(d, s) for d in days for s in d["benchmarks"] + d["metrics"]]
     out += ["## Benchmarks and measured figures", ""]
@@ -102,7 +117,8 @@ def render(data: dict[str, Any]) -> str:
             trend = f"`{sparkline(values)}` {first} → {last}" if len(values) > 1 \
                 else "one attempt"
             verdict = latest["verdict"] or ("recorded" if latest["valid"] else "noisy")
-            out.append(f"| {d['label']} | {cell(s['name'])} | {figure(latest['value'], s['unit'])}"
+            name = cell(s["name"].replace("_", " "))
+            out.append(f"| {d['label']} | {name} | {figure(latest['value'], s['unit'])}"
                        f" | {cell(s['target'] or '—')} | {verdict} | {trend} | "
                        f"{cell(machines(s))} |")
     else:

@@ -34,14 +34,17 @@ def _text(x: float, y: float, text: str, *, size: int = 11, anchor: str = "start
 
 def phase_bars(phases: list[dict[str, Any]], width: int = 720) -> str:
     """Completion per phase: one horizontal bar each, passed of gradable."""
-    row, label_w, right = 26, 250, 90
+    row, label_w, right = 40, 330, 90
     height = row * max(len(phases), 1) + 10
     bar_w = width - label_w - right
     body = []
     for i, p in enumerate(phases):
         y = 5 + i * row
         name = f"Phase {p['number']}: {p['title']}"
-        body.append(_text(0, y + 15, name if len(name) <= 38 else name[:37] + "…", fill=INK))
+        body.append(_text(0, y + 15, name, fill=INK))  # whole: a teacher reads the names
+        rows = p.get("span", "") + (f" (curriculum: {p['curriculum']})"
+                                    if p.get("curriculum") else "")
+        body.append(_text(0, y + 29, rows, size=10))
         body.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="16" rx="3" '
                     f'fill="{HEAT[0]}"><title>{escape(name)}: {p["passed"]} of '
                     f'{p["gradable"]} gradable days passed</title></rect>')
@@ -100,6 +103,17 @@ def heatmap(calendar: dict[str, Any]) -> str:
     return _svg("heatmap", width, height, "Activity calendar: attempts per day", body)
 
 
+def _ceiling(series: dict[str, Any]) -> float | None:
+    """The highest value a figure can take: 1 for a fraction such as an accuracy, 100 for a
+    percentage; None when it has no bound."""
+    if series.get("unit") == "%":
+        return 100.0
+    name = series.get("name", "").lower()
+    bounded = any(w in name for w in ("accuracy", "precision", "recall", "f1", "auc"))
+    values = [p["value"] for p in series["history"]]
+    return 1.0 if bounded and not series.get("unit") and max(values) <= 1.0 else None
+
+
 def trend(series: dict[str, Any], fmt, width: int = 340, height: int = 150) -> str:
     """One figure over attempts: a line per machine through its values (like is compared
     with like), 95% intervals as whiskers, points coloured by verdict, the target dashed."""
@@ -116,10 +130,14 @@ def trend(series: dict[str, Any], fmt, width: int = 340, height: int = 150) -> s
     if goal is not None:
         values.append(goal)
     low, high = min(values), max(values)
+    ticks = (low, high)  # the axis is labelled at the lowest and highest value shown
     if high == low:
         low, high = low - (abs(low) * 0.1 or 1), high + (abs(high) * 0.1 or 1)
     pad = (high - low) * 0.08
     low, high = low - pad, high + pad
+    ceiling = _ceiling(series)
+    if ceiling is not None:  # no accuracy axis above 100 %
+        high = min(high, ceiling)
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def sx(i: int) -> float:
@@ -130,7 +148,7 @@ def trend(series: dict[str, Any], fmt, width: int = 340, height: int = 150) -> s
 
     body = [f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
             f'stroke="{GRID}"/>']
-    for v in (low + pad, high - pad):
+    for v in sorted(set(ticks)):
         body.append(_text(left - 4, sy(v) + 4, fmt(v, series["unit"]), size=9, anchor="end"))
     if goal is not None:
         body.append(f'<line class="target" x1="{left}" x2="{left + plot_w}" y1="{sy(goal):.1f}" '

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from textual.app import App
@@ -110,7 +111,17 @@ class MltrackApp(App[None]):
         """Read the standing again (after a grade, a start, a plan switch, or on `r`)."""
 
         self.in_thread(lambda: read_standing(self.tracker), self._standing_read,
-                       group="standing", exclusive=True)
+                       failed=self._standing_failed, group="standing", exclusive=True)
+
+    def _standing_failed(self, exc: Exception) -> None:
+        """The record cannot be read (progress.db damaged, locked...): say so where the
+        standing would be, and read again once the file changes (a `git checkout` of it)."""
+        self.report_error(exc)
+        if isinstance(exc, MltrackError):
+            self._record_seen = self._record_stamp()
+            problem = str(exc).replace(str(self.tracker.ws.db_path), "progress.db")
+            self.standing = replace(self.standing, rows=None, problem=problem)
+            self.standing_changed.publish(self.standing)
 
     def _record_stamp(self) -> tuple[int, ...]:
         """progress.db and its WAL as (size, mtime) pairs: they change with every write."""
@@ -127,7 +138,7 @@ class MltrackApp(App[None]):
     def _look_at_record(self) -> None:
         """Someone (`mltrack grade` in a shell, say) wrote the record: read it again."""
         reading = any(w.group == "standing" and not w.is_finished for w in self.workers)
-        if reading or not self.standing.loaded:
+        if reading or not (self.standing.loaded or self.standing.problem):
             return  # a read is under way; it sets the stamp it saw
         stamp = self._record_stamp()
         if stamp != self._record_seen:
@@ -188,16 +199,16 @@ class MltrackApp(App[None]):
     # ---- navigation --------------------------------------------------------------------
 
     def open_day(self, day: PlanDay) -> None:
-        if day.kind == "rest":
-            self.notify(f"{day.label} is a rest day: nothing to grade")
-        elif day.kind == "buffer":
-            self.notify(f"{day.label} is a buffer: catch up on an earlier day")
-        elif day.challenge is None:
-            self.notify(f"{day.label} ({day.title}) has no grader yet")
-        else:
+        """Any day opens: a graded one on the day screen; a rest, buffer or not yet built
+        day on a screen to read it, mark it done and keep notes."""
+        if day.gradable:
             from tracker.tui.screens.day import DayScreen
 
             self.push_screen(DayScreen(day))
+        else:
+            from tracker.tui.screens.quiet_day import QuietDayScreen
+
+            self.push_screen(QuietDayScreen(day))
 
     def hardware_probe(self) -> HardwareProbe | None:
         """What the hardware panel shows (None: no hardware detection in this install)."""

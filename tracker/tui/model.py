@@ -68,6 +68,8 @@ class Standing:
     plan: Plan
     rows: tuple[DayRow, ...] | None = None
     streak: int = 0
+    done: frozenset[int] = frozenset()  # days without a grader the learner marked done
+    problem: str | None = None  # why the record cannot be read (a damaged progress.db)
 
     @property
     def loaded(self) -> bool:
@@ -112,7 +114,7 @@ def read_standing(tracker: Tracker) -> Standing:
     plan = tracker.plan
     rows = tuple(tracker.rows(plan))
     days = streak(tracker.store.activity_dates(), tracker.now().date())
-    return Standing(plan, rows, days)
+    return Standing(plan, rows, days, frozenset(tracker.store.days_done(plan.id)))
 
 
 class Tags:
@@ -167,6 +169,13 @@ class Query:
 
     def __bool__(self) -> bool:
         return bool(self.words or self.tags or self.statuses or self.days)
+
+    def unknown_statuses(self) -> list[str]:
+        """The `is:` words that name no status (`is:foo`): they match nothing, so say so."""
+        return [want for want in self.statuses
+                if want not in STATUS_ALIASES and not any(
+                    status.startswith(want) or label.startswith(want)
+                    for status, (_glyph, label, _style) in STATUS_LOOK.items())]
 
     def matches(self, day: PlanDay, status: str | None, tags: tuple[str, ...]) -> bool:
         folded = tuple(t.casefold() for t in tags)

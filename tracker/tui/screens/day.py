@@ -10,18 +10,29 @@ import os
 import shlex
 import subprocess
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Markdown, TabbedContent, TabPane
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Markdown,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 
 from tracker.errors import MltrackError
 from tracker.plan import PlanDay
 from tracker.tui.grading import GradeRun
 from tracker.tui.model import DayDetail, read_day, relative
+from tracker.tui.screens.note import NoteScreen
+from tracker.tui.screens.quiet_day import keep_note, read_quiet_day
 from tracker.tui.widgets.attempt_table import AttemptTable
 from tracker.tui.widgets.bench_table import BenchTable
 from tracker.tui.widgets.case_detail import CaseDetail
@@ -33,6 +44,7 @@ from tracker.tui.widgets.metric_table import MetricTable
 from tracker.watch import snapshot
 
 _TABS = Binding.Group("Tabs", compact=True)
+_LOCKED = "The reference solution unlocks once you pass this day."
 
 
 class DayScreen(Screen[None]):
@@ -44,21 +56,26 @@ class DayScreen(Screen[None]):
         Binding("w", "watch", "Watch"),
         Binding("h", "hint", "Hint"),
         Binding("e", "edit", "Edit"),
+        Binding("d", "detail", "Trace"),
+        Binding("n", "note", "Note"),
         Binding("1", "tab('spec')", "Spec", group=_TABS),
         Binding("2", "tab('results')", "Results", group=_TABS),
         Binding("3", "tab('hints')", "Hints", group=_TABS),
         Binding("4", "tab('history')", "History", group=_TABS),
+        Binding("5", "tab('reference')", "Reference", group=_TABS),
     ]
 
-    def __init__(self, day: PlanDay):
+    def __init__(self, day: PlanDay, *, grade_on_open: bool = False):
         super().__init__()
         self.day = day
+        self.grade_on_open = grade_on_open  # opened with `g` from the plan
         self.detail: DayDetail | None = None
         self.watching = False
         self._watch_timer: Timer | None = None
         self._seen: object = None  # the solution folder at the last look (tracker.watch)
         self._saved = False  # it changed at the last look: grade once it is quiet
         self._regrade = False  # saved again while a grade was running
+        self._announced: GradeRun | None = None  # the pass last announced
 
     @property
     def label(self) -> str:
@@ -70,7 +87,7 @@ class DayScreen(Screen[None]):
         with TabbedContent(initial="spec", id="tabs"):
             with TabPane("Spec", id="spec"), VerticalScroll(id="spec-scroll"):
                 yield Markdown(self._spec(), id="spec-text", open_links=False)
-            with TabPane("Results", id="results"), VerticalScroll(id="results-scroll"):
+            with TabPane("Results", id="results"), Vertical(id="results-pane"):
                 yield GradePanel(id="grade")
                 yield CaseTable(id="cases")
                 yield CaseDetail(id="case-detail")
@@ -78,8 +95,11 @@ class DayScreen(Screen[None]):
                 yield MetricTable(id="metrics")
             with TabPane("Hints", id="hints"), VerticalScroll(id="hints-scroll"):
                 yield HintList(id="hint-list")
+                yield Static(id="day-notes")
             with TabPane("History", id="history"):
                 yield AttemptTable(id="attempts")
+            with TabPane("Reference", id="reference"), VerticalScroll(id="reference-scroll"):
+                yield Static(_LOCKED, id="reference-text")
         yield Footer()
 
     def _spec(self) -> str:
@@ -95,9 +115,20 @@ class DayScreen(Screen[None]):
         self.app.standing_changed.subscribe(self, lambda _standing: self.reload())
         self.query_one("#spec-scroll").focus()  # arrows and page keys scroll the spec
         self.reload()
+        if self.grade_on_open:
+            self.call_later(self._grade_now)
 
     def on_unmount(self) -> None:
         self._stop_watching()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer shows s until the day is started, and d while a failure's details
+        are shown (so that every key fits in 100 columns)."""
+        if action == "start":
+            return self.detail is None or not self.detail.started
+        if action == "detail":
+            return self.query_one(CaseDetail).has_class("-shown")
+        return True
 
     # ---- data --------------------------------------------------------------------------
 
@@ -105,9 +136,21 @@ class DayScreen(Screen[None]):
         tracker = self.app.tracker
         self.app.in_thread(lambda: read_day(tracker, self.label), self._show,
                            group=f"day-{self.day.day}", exclusive=True)
+        self.app.in_thread(lambda: read_quiet_day(tracker, self.day)[1], self._show_notes,
+                           group=f"notes-{self.day.day}", exclusive=True)
+
+    def _show_notes(self, notes) -> None:
+        text = Text("\nYour notes", style="bold underline")
+        if not notes:
+            text.append("\nnone yet: press n to write one", style="dim")
+        for n in notes:
+            text.append(f"\n{n.created_at:%Y-%m-%d}  ", style="dim")
+            text.append(n.text)
+        self.query_one("#day-notes", Static).update(text)
 
     def _show(self, detail: DayDetail) -> None:
         self.detail = detail
+        self.refresh_bindings()
         tz = self.app.settings.timezone
         self._header()
         run = self.app.grading
@@ -115,7 +158,7 @@ class DayScreen(Screen[None]):
             self._grade_changed(run)  # a grade of this day is running: keep showing it
         else:
             self.query_one(GradePanel).show_latest(detail, tz)
-            self.query_one(CaseTable).show_records(detail.cases)
+            self.query_one(CaseTable).show_records(detail.cases, first_failure=True)
             self._show_case()
         self.query_one(BenchTable).show(detail.benches)
         self.query_one(MetricTable).show(detail.metrics)
@@ -124,6 +167,32 @@ class DayScreen(Screen[None]):
         tabs = self.query_one(TabbedContent)
         tabs.get_tab("hints").label = f"Hints {len(detail.hints)}/{detail.hints_total}"
         tabs.get_tab("history").label = f"History {len(detail.attempts)}"
+        self._show_reference(detail)
+
+    def _show_reference(self, detail: DayDetail) -> None:
+        """The reference's files as highlighted code, once the day has been passed."""
+        from rich.console import Group
+        from rich.rule import Rule
+        from rich.syntax import Syntax
+
+        shown = self.query_one("#reference-text", Static)
+        unlocked = any(a.verdict == "passed" for a in detail.attempts)
+        self.query_one(TabbedContent).get_tab("reference").label = (
+            "Reference" if unlocked else "Reference (locked)")
+        if not unlocked:
+            shown.update(_LOCKED)
+            return
+        try:
+            paths = self.app.tracker.reference(self.label)
+            parts = []
+            for path in paths:
+                code = path.read_text(encoding="utf-8", errors="replace")
+                parts += [Rule(relative(path, self.app.tracker.ws.root), align="left"),
+                          Syntax(code, "python" if path.suffix == ".py" else "text",
+                                 theme="ansi_dark", line_numbers=True)]
+            shown.update(Group(*parts))
+        except (MltrackError, OSError) as exc:
+            shown.update(f"The reference cannot be shown: {exc}")
 
     def _header(self) -> None:
         if self.detail is not None:
@@ -131,7 +200,11 @@ class DayScreen(Screen[None]):
                                            watching=self.watching)
 
     def _show_case(self) -> None:
-        self.query_one(CaseDetail).show(self.query_one(CaseTable).highlighted_case())
+        detail = self.query_one(CaseDetail)
+        shown = detail.has_class("-shown")
+        detail.show(self.query_one(CaseTable).highlighted_case())
+        if detail.has_class("-shown") != shown:
+            self.refresh_bindings()  # d appears or goes (only then: a refresh redraws)
 
     @on(DataTable.RowHighlighted, "#cases")
     def _case_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -148,9 +221,31 @@ class DayScreen(Screen[None]):
             self._show_case()
         if run.finished:
             self.reload()
+            self._after_pass(run)
             if self._regrade and self.watching:
                 self._regrade = False
                 self.call_later(self._grade_now)
+
+    def _after_pass(self, run: GradeRun) -> None:
+        """A pass unlocks the reference and makes the next day the one to do: say both."""
+        outcome = run.outcome
+        if outcome is None or str(outcome.result.verdict) != "passed" or run is self._announced:
+            return
+        self._announced = run  # a finished run is published more than once
+        tracker = self.app.tracker
+
+        def next_up():
+            rows = [r for r in tracker.rows() if r.day.gradable and r.day.day > self.day.day
+                    and r.status not in ("passed", "skipped-hw")]
+            return rows[0] if rows else None
+
+        def say(row) -> None:
+            then = (f"next: {row.day.label} · {row.day.title} (esc, then enter on it)"
+                    if row is not None else "that was the plan's last graded day")
+            self.notify(f"the reference solution is unlocked: press 5 to read it. {then}",
+                        title=f"{self.label} passed", timeout=10)
+
+        self.app.in_thread(next_up, say, group="next-day")
 
     def _grade_now(self) -> GradeRun | None:
         if self.day.challenge is None:
@@ -165,6 +260,15 @@ class DayScreen(Screen[None]):
     def action_back(self) -> None:
         self.app.pop_screen()
 
+    def action_detail(self) -> None:
+        """Move between the checks and the highlighted failure's details (which scroll)."""
+        self.query_one(TabbedContent).active = "results"
+        detail = self.query_one(CaseDetail)
+        if detail.has_focus or not detail.has_class("-shown"):
+            self.query_one(CaseTable).focus()
+        else:
+            detail.focus()
+
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
@@ -172,7 +276,7 @@ class DayScreen(Screen[None]):
     def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
         """Keys go to what the tab shows: the spec scrolls, the tables move their cursor."""
         target = {"spec": "#spec-scroll", "results": "#cases", "hints": "#hints-scroll",
-                  "history": "#attempts"}.get(event.pane.id or "")
+                  "history": "#attempts", "reference": "#reference-scroll"}.get(event.pane.id or "")
         if target:
             self.query_one(target).focus()
 
@@ -248,6 +352,14 @@ class DayScreen(Screen[None]):
             self.reload()
 
         self.app.in_thread(lambda: tracker.hint(self.label), shown, group="hint")
+
+    def action_note(self) -> None:
+        def keep(text: str | None) -> None:
+            if text:
+                keep_note(self.app, self.day, text, self.reload)
+                self.query_one(TabbedContent).active = "hints"
+
+        self.app.push_screen(NoteScreen(self.label), keep)
 
     def action_edit(self) -> None:
         """Open the solution in $VISUAL or $EDITOR (the TUI steps aside meanwhile)."""

@@ -29,7 +29,12 @@ CALIBRATION = (("compute_gflops", "compute", "GFLOP/s"), ("memory_gbps", "memory
                ("score", "score", "× the reference machine"))
 
 
+SECTIONS = {"cpu": "CPU", "nvml": "NVIDIA GPUs", "board": "board", "fpga": "FPGA"}
+
+
 def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, dict):
         return ", ".join(f"{k} {_value(v)}" for k, v in value.items() if v not in (None, "", []))
     if isinstance(value, list | tuple):
@@ -37,6 +42,23 @@ def _value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return "—" if value in (None, "") else str(value)
+
+
+def _section(part: dict[str, Any]) -> list[tuple[str, str]]:
+    """A part's facts in words, the empty ones left out: `present False` and a list of
+    dashes read as "none detected"."""
+    if part.get("present") is False:
+        return [("", "none detected")]
+    rows = []
+    for sub, item in part.items():
+        if sub.endswith("_bytes") and isinstance(item, int):
+            sub, item = sub.removesuffix("_bytes"), f"{item / 2**30:.1f} GiB"
+        if sub.endswith("_mhz") and isinstance(item, int | float):
+            sub, item = sub.removesuffix("_mhz"), f"{item:g} MHz"
+        shown = _value(item)
+        if shown != "—" and item is not False:
+            rows.append((sub.replace("_", " "), shown))
+    return rows or [("", "none detected")]
 
 
 def render_machine(report: dict[str, Any], tz=None) -> Table:
@@ -51,11 +73,9 @@ def render_machine(report: dict[str, Any], tz=None) -> Table:
         if key == "class" and isinstance(value, dict):
             value = f"{value.get('id', '?')}: {value.get('title', '')}".strip(": ")
         if isinstance(value, dict):
-            table.add_row(Text(key, style="bold underline"), "")
-            for sub, item in value.items():
-                if sub.endswith("_bytes") and isinstance(item, int):
-                    sub, item = sub.removesuffix("_bytes"), f"{item / 2**30:.1f} GiB"
-                table.add_row(f"  {sub}", _value(item))
+            table.add_row(Text(SECTIONS.get(key, key), style="bold underline"), "")
+            for sub, item in _section(value):
+                table.add_row(f"  {sub}", item)
         else:
             table.add_row(key, _value(value))
     table.add_row(Text("calibration", style="bold underline"), "")

@@ -24,13 +24,16 @@ EXPLAIN = {
     "phase(1)": "next phase",
     "refresh": "read progress.db again (after grading in a shell)",
     "start": "copy the starter to solutions/<day>/",
-    "grade": "grade in the background, with live progress",
+    "grade": "grade in the background, with live progress (the highlighted day, on the plan)",
     "watch": "re-grade on every save of the solution (toggle)",
     "hint": "reveal the next hint (recorded)",
     "edit": "open the solution in $VISUAL / $EDITOR",
+    "detail": "move between the checks and the failure's details (which scroll)",
+    "note": "write a note on the day (kept in progress.db, shown in the report)",
+    "mark_done": "mark a day without a grader done (rest, buffer, reading)",
 }
 
-MOVING = [("↑ ↓  j k", "move"), ("pgup pgdn  home end  g G", "move further"),
+MOVING = [("↑ ↓  j k", "move"), ("pgup pgdn  home end  G", "move further"),
           ("tab", "next part of the screen")]
 
 
@@ -39,6 +42,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     from tracker.tui.app import MltrackApp
     from tracker.tui.screens.day import DayScreen
     from tracker.tui.screens.plan import PlanScreen
+    from tracker.tui.screens.quiet_day import QuietDayScreen
     from tracker.tui.widgets.plan_list import PlanList
 
     def keys(bindings) -> list[tuple[str, str]]:
@@ -49,6 +53,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
         ("Everywhere", keys(MltrackApp.BINDINGS)),
         ("Plan", MOVING + keys([*PlanList.BINDINGS, *PlanScreen.BINDINGS])),
         ("Day", keys(DayScreen.BINDINGS)),
+        ("Rest, buffer and days without a grader", keys(QuietDayScreen.BINDINGS)),
         ("Filter", [("/", PLACEHOLDER)]),
         ("Statuses", [(glyph, label) for glyph, label, _style in STATUS_LOOK.values()]),
     ]

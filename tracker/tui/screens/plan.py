@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList
 
-from tracker.tui.model import Query, Standing
+from tracker.tui.model import Query, Standing, relative
 from tracker.tui.widgets.day_preview import DayPreview
 from tracker.tui.widgets.filter_bar import FilterBar
 from tracker.tui.widgets.plan_list import PlanList
@@ -25,6 +25,8 @@ class PlanScreen(Screen[None]):
     CSS_PATH = "plan.tcss"
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("s", "start", "Start"),
+        Binding("g", "grade", "Grade"),
         Binding("n", "next_day", "Next day"),
         Binding("left_square_bracket", "phase(-1)", "Previous phase", key_display="[",
                 group=_PHASE),
@@ -61,9 +63,15 @@ class PlanScreen(Screen[None]):
 
     def _draw(self, standing: Standing) -> None:
         self.query_one(SummaryBar).show(standing)
-        shown = self.plan_list.show(standing, self.app.tags, Query.parse(self.query_text))
+        query = Query.parse(self.query_text)
+        shown = self.plan_list.show(standing, self.app.tags, query)
         self.query_one(FilterBar).set_class(bool(self.query_text), "-active")
-        self.plan_list.border_subtitle = (f"{shown} matching" if self.query_text else "")
+        unknown = query.unknown_statuses()
+        if unknown:
+            self.plan_list.border_subtitle = (
+                f"unknown status is:{unknown[0]}; try is:todo, is:done, is:failed, is:rest")
+        else:
+            self.plan_list.border_subtitle = (f"{shown} matching" if self.query_text else "")
         if self._first_day is None:
             self._first_day = self.plan_list.highlighted_day
         if standing.loaded and not self._placed:
@@ -107,6 +115,36 @@ class PlanScreen(Screen[None]):
         day = self.plan_list.highlighted_day
         if day is not None:
             self.app.open_day(day)
+
+    def action_start(self) -> None:
+        """Copy the highlighted day's starter, as `s` does on the day screen."""
+        day = self.plan_list.highlighted_day
+        if day is None or not day.gradable:
+            self.notify("nothing to start: this day has no grader", severity="warning")
+            return
+        tracker = self.app.tracker
+
+        def started(result) -> None:
+            target, path, created = result
+            where = relative(path, tracker.ws.root)
+            self.notify(f"started {target.day.label}: edit {where}" if created
+                        else f"{target.day.label} is already started: your work is in {where}")
+            self.app.reload()
+
+        self.app.in_thread(lambda: tracker.start(day.label), started, group="start")
+
+    def action_grade(self) -> None:
+        """Open the highlighted day and grade it, as `g` does on the day screen."""
+        day = self.plan_list.highlighted_day
+        if day is None or not day.gradable:
+            self.notify("nothing to grade: this day has no grader", severity="warning")
+            return
+        if not (self.app.tracker.ws.solutions_dir / day.challenge).is_dir():
+            self.notify(f"{day.label} is not started: press s first", severity="warning")
+            return
+        from tracker.tui.screens.day import DayScreen
+
+        self.app.push_screen(DayScreen(day, grade_on_open=True))
 
     def action_filter(self) -> None:
         bar = self.query_one(FilterBar)

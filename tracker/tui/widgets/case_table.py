@@ -28,10 +28,14 @@ class CaseTable(DataTable):
         self.add_column("result", key="result", width=12)
         self.add_column("message", key="message")
 
-    def show_records(self, records) -> None:
-        """The stored checks of an attempt (CaseRecord rows)."""
+    def show_records(self, records, *, first_failure: bool = False) -> None:
+        """The stored checks of an attempt (CaseRecord rows); with `first_failure`, the
+        cursor goes to the first check that failed."""
         self._fill([{"nodeid": c.nodeid, "outcome": c.outcome, "message": c.message,
                      "details": c.details} for c in records])
+        failing = [i for i, c in enumerate(self.cases) if c["outcome"] in ("failed", "error")]
+        if first_failure and failing:
+            self.move_cursor(row=failing[0], animate=False)
 
     def show_run(self, run: GradeRun) -> None:
         """Finished checks as they come, the rest as pending."""

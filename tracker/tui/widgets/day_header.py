@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tracker import labels
 from tracker.tui.model import DayDetail, look, relative
 
 
@@ -13,13 +14,17 @@ class DayHeader(Static):
         day, ch = detail.target.day, detail.target.challenge
         phase = detail.target.plan.phase(day.phase)
         glyph, label, style = look(detail.status)
-        title = Text.assemble((f"{day.label} · {day.title}", "bold"))
+        name, calendar = labels.day_title(day)
+        title = Text.assemble((f"{day.label} · {name}", "bold"),
+                              (f"  ({calendar})" if calendar else "", "dim"))
         facts = Text()
         facts.append(f"{glyph} {label}", style=style)
         count = len(detail.attempts)
         facts.append(f" · {count} attempt{'s' if count != 1 else ''}")
         facts.append(f" · hints {len(detail.hints)}/{detail.hints_total}")
-        facts.append(f" · phase {phase.number}: {phase.title}", style="dim")
+        facts.append(f" · {ch.points} points")
+        facts.append(f" · phase {phase.number}: {phase.title} ({labels.phase_span(phase)})",
+                     style="dim")
         if ch.tags:
             facts.append(" · " + " ".join(f"#{t}" for t in ch.tags), style="magenta")
         work = Text()

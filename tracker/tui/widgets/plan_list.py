@@ -7,28 +7,37 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from tracker import labels
 from tracker.plan import Phase, PlanDay
 from tracker.tui.model import Query, Standing, Tags, bar, look
 
-STATUS_WIDTH = 19  # fits "⊘ skipped (hw) ×99"
+STATUS_WIDTH = 15  # fits "⊘ skipped (hw)"
+ATTEMPTS_WIDTH = 12  # fits "99 attempts"
 
 
 def _day_prompt(day: PlanDay, standing: Standing) -> Text:
-    """One line: number, status (with tries), title. Plain Text: the list draws 150 rows
-    on the first frame, and a Text prompt costs a fraction of a table's."""
+    """One line: number, status, attempts, title. Plain Text: the list draws 150 rows on
+    the first frame, and a Text prompt costs a fraction of a table's."""
     glyph, label, style = look(standing.status(day))
+    if day.day in standing.done:  # a rest, buffer or reading day the learner marked done
+        glyph, label, style = "✓", "done", "green"
     row = standing.row(day)
-    status = f"{glyph} {label}" + (f" ×{row.attempts}" if row is not None and row.attempts else "")
+    tries = labels.attempts(row.attempts) if row is not None else ""
     number = f"{day.day}–{day.until}" if day.until else str(day.day)
     dim = day.kind != "challenge" or day.challenge is None
+    title, calendar = labels.day_title(day)
+    status = f"{glyph} {label}"
     return Text.assemble((f"{number:>7}  ", "bold"), (f"{status:<{STATUS_WIDTH}}", style),
-                         (day.title, "dim" if dim else ""))
+                         (f"{tries:<{ATTEMPTS_WIDTH}}", "dim"), (title, "dim" if dim else ""),
+                         (f"  ({calendar})" if calendar else "", "dim"))
 
 
 def _phase_prompt(phase: Phase, standing: Standing) -> Text:
     done, total = standing.phase_progress(phase)
+    other = labels.phase_secondary(phase)
     text = Text.assemble((f"Phase {phase.number} · {phase.title}", "bold"),
-                         (f"  {phase.label}" if phase.label else "", "dim"), "   ")
+                         (f" · {labels.phase_span(phase)}", "bold"),
+                         (f"  (curriculum: {other})" if other else "", "dim"), "   ")
     if total:
         text.append(f"{'…' if done is None else done}/{total} ", style="bold")
         text.append_text(bar(done, total))
@@ -44,8 +53,7 @@ class PlanList(OptionList):
         Binding("enter", "select", "Open"),
         Binding("j", "cursor_down", show=False),
         Binding("k", "cursor_up", show=False),
-        Binding("g", "first", show=False),
-        Binding("G", "last", show=False),
+        Binding("G", "last", show=False),  # g grades, as on the day screen: home goes first
     ]
 
     def __init__(self, *, id: str | None = None):

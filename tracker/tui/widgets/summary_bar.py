@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -23,7 +25,11 @@ class SummaryBar(Static):
         else:
             line.append("no graded days in this plan yet", style="dim")
         lines = [head, line]
-        if not standing.loaded:
+        if standing.problem:  # the bar does not wrap by itself: the whole message matters
+            width = max(40, (self.size.width or 100) - 2)
+            lines += [Text(part, style="bold red")
+                      for part in textwrap.wrap(standing.problem, width)]
+        elif not standing.loaded:
             line.append("   reading your record…", style="dim")
         else:
             days = standing.streak
