@@ -81,6 +81,16 @@ def test_matmul_is_not_commutative(solution):
     expect.close(solution.matmul(B, A), [[3.0, 4.0], [1.0, 2.0]], what="matmul(B, A)", **TOL)
 
 
+def test_empty_vectors_give_new_results(solution):
+    u, v = [], []
+    assert solution.dot(u, v) == 0, "dot([], []) must be 0 (an empty sum)"
+    added = solution.add(u, v)
+    assert added == [] and added is not u and added is not v, (
+        "add([], []) must return a new empty list, not one of its arguments")
+    scaled = solution.scale(2.0, v)
+    assert scaled == [] and scaled is not v, "scale(c, []) must return a new empty list"
+
+
 def test_integer_inputs(solution):
     product = solution.matmul([[1, 2, 3]], [[4], [5], [6]])
     expect.close(product, [[32]], what="matmul of ints", **TOL)
@@ -100,6 +110,8 @@ def test_mismatched_matrices_raise(solution):
                   what="matmul", why="a 2x3 times a 4x2 matrix (inner dimensions 3 and 4)")
     expect.raises(ValueError, solution.matvec, mat(2, 3), vec(2),
                   what="matvec", why="a 2x3 matrix and a vector of length 2")
+    expect.raises(ValueError, solution.matvec, mat(2, 3), vec(4),
+                  what="matvec", why="a 2x3 matrix and a vector of length 4 (longer than n)")
 
 
 def test_ragged_matrices_raise(solution):

@@ -28,13 +28,23 @@ def run(fn, *args, what):
 def lu_parts(solution, A):
     result = run(solution.lu, A, what="lu")
     assert isinstance(result, tuple) and len(result) == 3, "lu must return a tuple (P, L, U)"
+    assert_float_arrays(result, ("P", "L", "U"), "lu")
     return [expect.array(x, "lu") for x in result]
 
 
 def qr_parts(solution, A):
     result = run(solution.qr, A, what="qr")
     assert isinstance(result, tuple) and len(result) == 2, "qr must return a tuple (Q, R)"
+    assert_float_arrays(result, ("Q", "R"), "qr")
     return [expect.array(x, "qr") for x in result]
+
+
+def assert_float_arrays(values, names, what):
+    """The spec's "Return numpy float arrays": no int or bool array, no list."""
+    for name, value in zip(names, values, strict=True):
+        assert isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating), (
+            f"{what}: {name} must be a numpy float array, got "
+            f"{getattr(value, 'dtype', type(value).__name__)}")
 
 
 def check_lu(P, L, U, A, label):
@@ -89,8 +99,39 @@ def test_lu_needs_pivoting(solution, A, label):
     check_lu(P, L, U, A, label)
 
 
+def test_lu_takes_the_first_of_equal_pivots(solution):
+    # |1| = |-1| in column 0 and |2.5| = |-2.5| in column 1 after step 1: the spec's
+    # "the first such row if several are equal", which is also LAPACK's (and scipy's) choice
+    A = np.array([[1.0, 2.0, 0.0], [-1.0, 0.5, 3.0], [0.5, -1.5, 1.0]])
+    P, L, U = lu_parts(solution, A)
+    check_lu(P, L, U, A, "equal pivot candidates")
+    p, l_ref, u_ref = scipy.linalg.lu(A)
+    expect.close(P, p.T, what="P of a matrix with equal pivot candidates", rtol=0, atol=0,
+                 oracle="scipy (the first of equal candidates is the pivot)")
+    expect.close(U, u_ref, what="U of a matrix with equal pivot candidates", rtol=0, atol=1e-12,
+                 oracle="scipy")
+
+
+def test_integer_input_gives_float_factors(solution):
+    A = np.array([[2, 1, 1], [4, 3, 3], [8, 7, 9]])
+    check_lu(*lu_parts(solution, A), A.astype(float), "an integer matrix")
+    Q, R = qr_parts(solution, A)
+    expect.close(Q @ R, A, what="Q·R of an integer matrix", rtol=0, atol=1e-12, oracle="A")
+    x = run(solution.solve, A, np.array([1, 2, 3]), what="solve")
+    assert isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating), (
+        f"solve must return a numpy float array, got {getattr(x, 'dtype', type(x).__name__)}")
+    expect.close(x, np.linalg.solve(A, [1.0, 2.0, 3.0]), what="solve of an integer system",
+                 rtol=1e-9, atol=1e-12, oracle="numpy.linalg.solve")
+
+
 def test_lu_rejects_non_square(solution):
     expect.raises(ValueError, solution.lu, np.ones((2, 3)), what="lu", why="a 2x3 matrix")
+    expect.raises(ValueError, solution.solve, np.ones((2, 3)), np.ones(2), what="solve",
+                  why="a 2x3 matrix")
+    expect.raises(ValueError, solution.solve, np.ones((3, 2)), np.ones(3), what="solve",
+                  why="a 3x2 matrix")
+    expect.raises(ValueError, solution.solve, np.eye(3), np.ones(2), what="solve",
+                  why="a 3x3 matrix and b of length 2")
 
 
 @pytest.mark.parametrize("m,n", [(1, 1), (3, 3), (7, 7), (10, 4), (50, 20)])

@@ -227,6 +227,18 @@ def test_low_rank_rejects_impossible_ranks(solution, k):
                   why=f"k = {k} on a 64x96 image (k must be in 1..64)")
 
 
+@pytest.mark.parametrize("s,fraction,want", [
+    ([1.0, 1.0, 1.0, 1.0], 0.5, 2),
+    ([2.0, 1.0, 1.0, 1.0, 1.0], 0.5, 1),
+    ([2.0, 1.0, 1.0, 1.0, 1.0], 0.75, 3),
+])
+def test_energy_rank_at_exact_equality(solution, s, fraction, want):
+    # every sum and ratio here is exact in binary, so "≥ fraction" is met with equality
+    got = solution.energy_rank(np.array(s), fraction)
+    assert got == want, (
+        f"energy_rank({s}, {fraction}) returned {got}, expected {want}: s_1² + … + s_k² equals "
+        f"{fraction}·Σ s² exactly at k = {want}, and the rule is ≥, not >")
+
 @pytest.mark.parametrize("fraction", [0.5, 0.8, 0.9, 0.99])
 def test_energy_rank_counts_squared_singular_values(solution, fraction):
     s = np.linalg.svd(digit_mosaic(), compute_uv=False)

@@ -186,6 +186,19 @@ def test_a_float_keeps_enough_components(solution, fraction):
         f"PCA(n_components={fraction}): components_ has shape {np.shape(mine.components_)}")
 
 
+def test_a_float_reached_exactly_keeps_one_more(solution):
+    # two directions of exactly equal variance: the first holds exactly half of the total, which
+    # is not *more than* 0.5, so PCA(0.5) keeps both (scikit-learn: searchsorted side="right")
+    X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    ratios = np.asarray(fitted(solution, X, None).explained_variance_ratio_, dtype=float)
+    want = min(int(np.searchsorted(np.cumsum(ratios), 0.5, side="right")) + 1, 2)
+    got = fitted(solution, X, 0.5).n_components_
+    assert got == want, (
+        f"PCA(n_components=0.5) kept {got} components where your cumulative ratios are "
+        f"{np.cumsum(ratios).tolist()}: keep the fewest whose cumulative ratio is greater "
+        "than 0.5, not equal to it")
+
+
 def test_more_features_than_samples(solution):
     X = digits()[:30]  # 30 samples of 64 pixels: at most 30 components (the last has ~0 variance)
     mine, theirs = fitted(solution, X, None), oracle(X, None)
@@ -202,7 +215,7 @@ def test_more_features_than_samples(solution):
                  oracle="sklearn PCA (up to sign)")
 
 
-@pytest.mark.parametrize("k", [0, 65, 1.5, -0.5])
+@pytest.mark.parametrize("k", [0, 65, 1.5, -0.5, 1.0, 3.0, True])
 def test_impossible_n_components_raise(solution, k):
     expect.raises(ValueError, lambda: solution.PCA(n_components=k).fit(digits()),
                   what="PCA(...).fit", why=f"n_components={k} on 1797 × 64 data")

@@ -207,6 +207,19 @@ def test_shapes(solution, size):
     x = expect.array(draw(solution.gaussian, Uniforms(4), 0.0, 1.0, size),
                      "gaussian")
     assert x.shape == shape, f"gaussian(rng, 0, 1, {size}) has shape {x.shape}, expected {shape}"
+    dtype = np.asarray(draw(solution.gaussian, Uniforms(4), 0.0, 1.0, size)).dtype
+    assert dtype == np.float64, f"gaussian returned dtype {dtype}; the spec asks for float64"
+
+
+def test_gaussian_with_zero_sigma_is_constant(solution):
+    try:
+        x = expect.array(draw(solution.gaussian, Uniforms(5), 1.5, 0.0, 6), "gaussian")
+    except ValueError as e:
+        raise AssertionError(f"gaussian(rng, 1.5, 0.0, 6) raised ValueError ({e}): sigma = 0 "
+                             "is allowed, only sigma < 0 raises") from None
+    assert np.all(x == 1.5), (
+        f"gaussian(rng, 1.5, 0.0, 6) gave {x}: sigma = 0 is allowed (only sigma < 0 raises) "
+        "and every value is then mu")
 
 
 def test_randomness_comes_from_rng(solution):
@@ -225,6 +238,8 @@ def test_randomness_comes_from_rng(solution):
 @pytest.mark.parametrize("name,args,why", [
     ("bernoulli", (1.5, 3), "p = 1.5"), ("bernoulli", (-0.1, 3), "p = -0.1"),
     ("binomial", (-1, 0.5, 3), "n = -1"), ("binomial", (5, 2.0, 3), "p = 2"),
+    ("binomial", (2.5, 0.5, 3), "n = 2.5 (not an integer: int(n) would truncate it)"),
+    ("binomial", (3.0, 0.5, 3), "n = 3.0 (a float, not an int)"),
     ("gaussian", (0.0, -1.0, 3), "sigma = -1"),
 ])
 def test_invalid_parameters_raise(solution, name, args, why):

@@ -137,6 +137,10 @@ def test_var_ci_matches_scipy(solution, n, level):
     ("mean_ci", ([1.0, 2.0, 3.0], 1.5), "level = 1.5"),
     ("mean_ci", ([1.0, 2.0, 3.0], 0.95, "bootstrap"), "method = 'bootstrap'"),
     ("var_ci", ([1.0, 2.0, 3.0], 0.0), "level = 0"),
+    ("mean_ci", ([1.0, 2.0, 3.0], 1.0), "level = 1 (the level is in the open interval (0, 1))"),
+    ("var_ci", ([1.0, 2.0, 3.0], 1.0), "level = 1 (the level is in the open interval (0, 1))"),
+    ("mean_ci", ([1.0],), "a sample of one value"),
+    ("var_ci", ([1.0],), "a sample of one value"),
 ])
 def test_invalid_arguments_raise(solution, name, args, why):
     expect.raises(ValueError, getattr(solution, name), *args, what=name, why=why)

@@ -107,6 +107,29 @@ def test_beta_pdf_matches_scipy(solution, a, b):
                  atol=1e-300, oracle="scipy.stats.beta.pdf")
 
 
+def test_beta_pdf_keeps_the_shape_of_x(solution):
+    x = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    got = np.asarray(solution.beta_pdf(x, 3, 2))
+    assert got.shape == (2, 3), (
+        f"beta_pdf of a (2, 3) array returned shape {got.shape}: give back the shape of x")
+    expect.close(got, stats.beta.pdf(x, 3, 2), what="beta_pdf of a (2, 3) array", rtol=1e-8,
+                 atol=1e-300, oracle="scipy.stats.beta.pdf")
+
+
+@pytest.mark.parametrize("a,b,level", [(1, 5, 0.95), (4, 1, 0.95), (1.0, 1.0, 0.5),
+                                       (0.5, 3, 0.95)])
+def test_hpd_interval_needs_a_peak_inside(solution, a, b, level):
+    expect.raises(ValueError, solution.hpd_interval, a, b, level, what="hpd_interval",
+                  why=f"Beta({a}, {b}), whose density has no peak strictly inside (0, 1)")
+
+
+@pytest.mark.parametrize("name", ["credible_interval", "hpd_interval"])
+@pytest.mark.parametrize("level", [0.0, 1.0, 1.5])
+def test_intervals_need_a_level_in_the_open_unit_interval(solution, name, level):
+    expect.raises(ValueError, getattr(solution, name), 8, 14, level, what=name,
+                  why=f"level = {level} (the level must be in (0, 1))")
+
+
 def test_beta_pdf_at_the_ends(solution):
     expect.close(solution.beta_pdf(np.array([0.0, 1.0]), 3, 2), [0.0, 0.0],
                  what="beta_pdf([0, 1], 3, 2)", rtol=0, atol=1e-12, oracle="scipy.stats.beta.pdf")

@@ -30,6 +30,9 @@ AFTER = BEFORE + rng.normal(2.0, 3.0, 20)
 
 def triple(result, what):
     assert isinstance(result, tuple) and len(result) == 3, f"{what} must return (t, p, df)"
+    assert isinstance(result[2], float), (
+        f"{what} returned df = {result[2]!r} of type {type(result[2]).__name__}: the spec "
+        "asks for df as a float (also when it is a whole number)")
     return tuple(float(v) for v in result)
 
 
@@ -126,6 +129,10 @@ def test_paired_t_test(solution, alternative):
     ("ttest_1samp", ([1.0],), "a single value"),
     ("ttest_1samp", ([1.0, 2.0, 4.0], 0.0, "both"), "alternative='both'"),
     ("ttest_paired", ([1.0, 2.0, 3.0], [1.0, 2.0]), "samples of lengths 3 and 2"),
+    ("ttest_ind", ([1.0, 2.0, 4.0], [2.0, 3.0, 7.0], True, "bigger"), "alternative='bigger'"),
+    ("ttest_ind", ([1.0, 2.0, 4.0], [2.0, 3.0, 7.0], False, "two_sided"),
+     "alternative='two_sided'"),
+    ("ttest_paired", ([1.0, 2.0, 4.0], [2.0, 3.0, 7.0], "smaller"), "alternative='smaller'"),
 ])
 def test_invalid_t_test_arguments_raise(solution, name, args, why):
     expect.raises(ValueError, getattr(solution, name), *args, what=name, why=why)

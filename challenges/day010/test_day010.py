@@ -208,3 +208,13 @@ def test_predictions(solution):
         f"predict returned dtype {labels.dtype}; return integer labels 0/1")
     assert np.array_equal(labels, (proba >= 0.5).astype(int)), (
         "predict must be 1 exactly where predict_proba >= 0.5")
+
+
+def test_predict_at_exactly_one_half(solution):
+    # X·w + b = 0 exactly on the middle row, so the probability there is exactly 0.5
+    X = np.array([[-1.0, -2.0], [0.0, 0.0], [1.0, 2.0]])
+    w, b = np.array([1.0, 0.5]), 0.0
+    labels = np.asarray(solution.predict(w, b, X))
+    assert labels.tolist() == [0, 1, 1], (
+        f"predict gave {labels.tolist()} for probabilities {expit(X @ w + b).tolist()}: a "
+        "probability of exactly 0.5 is labelled 1 (the rule is ≥ 0.5, not > 0.5)")

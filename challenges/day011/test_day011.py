@@ -221,3 +221,24 @@ def test_choose_C_picks_the_smallest_cv_loss(solution, record_metric):
     assert accuracy >= MIN_TEST_ACCURACY, (
         f"refitted with C = {best}, the model classifies {accuracy:.3f} of the test tumours "
         f"correctly, below {MIN_TEST_ACCURACY}")
+
+
+def test_choose_C_breaks_ties_towards_the_first_and_passes_k(solution, monkeypatch):
+    # choose_C is defined through this module's cv_log_loss: replace it by a table with a tie
+    table = {0.1: 0.5, 1.0: 0.25, 10.0: 0.25, 100.0: 0.75}
+    calls = []
+
+    def fake_cv_log_loss(X, y, C, k=5):
+        calls.append((C, k))
+        return table[C]
+
+    monkeypatch.setattr(solution, "cv_log_loss", fake_cv_log_loss)
+    best, losses = solution.choose_C(np.zeros((6, 2)), np.zeros(6), list(table), 3)
+    assert [k for _, k in calls] == [3] * len(table), (
+        f"choose_C(..., k=3) called cv_log_loss with k = {[k for _, k in calls]}: pass k on")
+    assert list(losses) == list(table.values()), (
+        f"choose_C returned losses {list(losses)}, not cv_log_loss's {list(table.values())}")
+    assert best == 1.0, (
+        f"choose_C picked C = {best} where C = 1 and C = 10 tie for the smallest loss: the "
+        "first on ties (np.argmin), not the last")
+

@@ -182,6 +182,8 @@ def test_decision_function_and_predict(solution, name):
     assert set(np.unique(pred)) <= {-1, 1}, (
         f"predict must return -1 / +1, got {np.unique(pred)[:5]}"
     )
+    assert np.issubdtype(pred.dtype, np.integer), (
+        f"predict returned dtype {pred.dtype}; the spec asks for an int array of -1 / +1")
     sure = np.abs(want) > 1e-3 * np.abs(want).max()
     wrong = int(np.sum(pred[sure] != np.sign(want[sure])))
     assert wrong == 0, (
@@ -193,3 +195,27 @@ def test_labels_must_be_plus_minus_one(solution):
     X, y, C, _ = case("overlapping-2d-C1")
     expect.raises(ValueError, solution.LinearSVM(C=C).fit, X, (y + 1) / 2,
                   what="LinearSVM.fit", why="labels 0 / 1 (the dual needs -1 / +1)")
+    expect.raises(ValueError, solution.LinearSVM(C=C).fit, X, np.where(y > 0, 1.0, -2.0),
+                  what="LinearSVM.fit", why="labels -2 / +1 (any label other than -1 / +1)")
+
+
+def test_predict_is_plus_one_where_f_is_exactly_zero(solution):
+    model = fitted(solution, "overlapping-2d-C1")
+    model.w_, model.b_ = np.array([1.0, 0.0]), 0.0  # f(x) = x₀, exactly 0 on the middle row
+    pred = np.asarray(model.predict(np.array([[-1.0, 5.0], [0.0, 3.0], [2.0, -1.0]]))).ravel()
+    assert pred.tolist() == [-1, 1, 1], (
+        f"predict gave {pred.tolist()} for decision values [-1, 0, 2]: +1 where f(x) ≥ 0, so "
+        "f = 0 exactly is +1 (np.sign gives 0 there)")
+    del _fits["overlapping-2d-C1"]  # the next test refits it untouched
+
+
+def test_support_vectors_follow_sv_tol(solution):
+    X, y, C, _ = case("overlapping-2d-C1")
+    with forbid.calls("sklearn.svm._libsvm.fit", "sklearn.svm._liblinear.train_wrap"):
+        model = solution.LinearSVM(C=C, sv_tol=0.5 * C).fit(X.copy(), y.copy())
+    alpha = expect.array(model.alpha_, "alpha_")
+    want = np.flatnonzero(alpha > 0.5 * C).tolist()
+    got = sorted(int(i) for i in np.asarray(model.support_).ravel())
+    assert got == want, (
+        f"with sv_tol = {0.5 * C}, support_ has {len(got)} indices but {len(want)} multipliers "
+        "exceed sv_tol: support_ is the indices with alpha_ > sv_tol (use the argument)")

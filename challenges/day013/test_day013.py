@@ -214,3 +214,15 @@ def test_labels_must_be_plus_minus_one(solution):
     X, y = data("overlapping")
     expect.raises(ValueError, solution.SVM(C=1.0).fit, X, (y + 1) / 2,
                   what="SVM.fit", why="labels 0 / 1 (the dual needs -1 / +1)")
+    expect.raises(ValueError, solution.SVM(C=1.0).fit, X, np.where(y > 0, 1.0, -2.0),
+                  what="SVM.fit", why="labels -2 / +1 (any label other than -1 / +1)")
+
+
+def test_c_sweep_passes_kernel_and_gamma_on(solution):
+    X, y = data("moons")
+    with forbid.calls(*LIBSVM):
+        got = solution.c_sweep(X.copy(), y.copy(), [1.0, 10.0], kernel="rbf", gamma=2.0)
+    want = [oracle("moons", C, "rbf", 2.0)[1] for C in (1.0, 10.0)]
+    expect.close(expect.array(got["margin"], "c_sweep's margin"), want, rtol=RTOL, atol=0,
+                 what="c_sweep margins on the moons with kernel='rbf', gamma=2",
+                 oracle="sklearn SVC(kernel='rbf', gamma=2): pass kernel and gamma to every fit")

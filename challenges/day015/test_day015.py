@@ -155,6 +155,34 @@ def test_best_split_with_repeated_and_constant_values(solution):
     assert got is None, f"best_split of all-constant features must return None, got {got}"
 
 
+def test_best_split_breaks_ties_by_feature_then_threshold(solution):
+    # thresholds 0.5 and 2.5 of x = [0, 1, 2, 3] give the same gain bit for bit (mirror images)
+    got = solution.best_split(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 1, 1, 0]),
+                              "gini")
+    assert got is not None and float(got[1]) == 0.5, (
+        f"best_split gave {got} where the cuts at 0.5 and 2.5 tie: take the smallest threshold")
+    # two identical features: the same cut on both, so the lower feature index wins
+    X = np.repeat(np.arange(4.0)[:, None], 2, axis=1)
+    got = solution.best_split(X, np.array([0, 0, 1, 1]), "entropy")
+    assert got is not None and int(got[0]) == 0 and float(got[1]) == 1.5, (
+        f"best_split gave {got} where features 0 and 1 tie: take the lowest feature index")
+
+
+def test_min_samples_split_is_used(solution):
+    Xtr, _, ytr, _ = dataset("iris")
+    with forbid.calls(*TREE_BUILDERS):
+        tree = solution.DecisionTree(min_samples_split=30).fit(Xtr.copy(), ytr.copy())
+    stack = [tree.root_]
+    while stack:
+        node = stack.pop()
+        if node.feature is not None:
+            n = int(np.sum(node.counts))
+            assert n >= 30, (
+                f"a node of {n} samples was split with min_samples_split=30: a node with fewer "
+                "than min_samples_split samples is a leaf")
+            stack += [node.left, node.right]
+
+
 DEEP = [("iris", "entropy", None), ("wine", "gini", None), ("breast_cancer", "gini", 5),
         ("breast_cancer", "entropy", 3)]
 

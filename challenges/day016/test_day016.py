@@ -10,6 +10,7 @@ falls short).
 from functools import cache
 
 import numpy as np
+import pytest
 
 from graders import expect, forbid
 
@@ -211,3 +212,48 @@ def test_same_seed_same_forest(solution):
     assert any(not np.array_equal(s, t) for s, t in zip(a.samples_, c.samples_, strict=True)), (
         "random_state=1 and random_state=2 gave the same bootstrap samples"
     )
+
+
+def small_data():
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 3.0], [3.0, 2.0], [4.0, 5.0], [5.0, 4.0]])
+    return X, np.array([0, 0, 1, 1, 0, 1])
+
+
+def test_a_row_in_every_sample_has_no_oob_prediction(solution):
+    X, y = small_data()
+    for seed in range(40):  # with 3 trees on 6 rows, some seed leaves a row in every sample
+        model = solution.RandomForest(n_estimators=3, random_state=seed).fit(X, y)
+        drawn = [set(np.asarray(s).tolist()) for s in model.samples_]
+        always = sorted(set.intersection(*drawn))
+        if always:
+            break
+    else:
+        pytest.skip("no seed put a row in every bootstrap sample")
+    dec = np.asarray(model.oob_decision_function_, dtype=float)
+    assert np.all(np.isnan(dec[always])), (
+        f"rows {always} are in every tree's sample (random_state={seed}), yet their OOB "
+        f"probabilities are {dec[always].tolist()}: a row never out of bag gets NaN")
+    seen = [i for i in range(len(y)) if i not in always]
+    want = float(np.mean(np.argmax(dec[seen], axis=1) == y[seen]))
+    expect.close(model.oob_score_, want, what="oob_score_", rtol=0, atol=1e-12,
+                 oracle="the accuracy over the rows with an OOB prediction (NaN rows left out)")
+
+
+def test_max_depth_reaches_the_trees(solution):
+    X, y = digits()[0::2]
+    model = solution.RandomForest(n_estimators=5, max_depth=2, random_state=0).fit(X, y)
+    for t, tree in enumerate(model.estimators_):
+        leaves = np.unique(np.round(np.asarray(tree.predict_proba(X)), 12), axis=0)
+        assert len(leaves) <= 4, (
+            f"tree {t} of a forest with max_depth=2 gives {len(leaves)} different probability "
+            "rows, more than the 4 leaves a depth-2 tree has: pass max_depth to every tree")
+
+
+def test_max_features_reaches_the_trees(solution):
+    X, y = digits()[0::2]
+    a = solution.RandomForest(n_estimators=5, max_features=None, random_state=0).fit(X, y)
+    b = solution.RandomForest(n_estimators=5, max_features=1, random_state=0).fit(X, y)
+    assert not np.allclose(a.predict_proba(X), b.predict_proba(X)), (
+        "forests with max_features=None and max_features=1 (same seed) predict the same: "
+        "pass max_features to every tree")
+

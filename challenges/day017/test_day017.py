@@ -164,3 +164,28 @@ def test_a_perfect_learner_stops_the_loop(solution):
     expect.close(model.estimator_weights_, [1.0], what="estimator_weights_ after a perfect round",
                  oracle="weight 1 (log((1 - 0) / 0) is infinite)")
     assert np.array_equal(model.predict(X), y), "a perfect ensemble must predict its training set"
+
+
+def test_a_first_learner_at_chance_level_raises(solution):
+    # nothing to split on and two balanced classes: the stump's weighted error is exactly
+    # 0.5 = 1 − 1/K, no better than chance ("≥", not ">"), and it is the first learner
+    X, y = np.zeros((4, 2)), np.array([0, 0, 1, 1])
+    expect.raises(ValueError, solution.AdaBoostSAMME(n_estimators=5).fit, X, y,
+                  what="AdaBoostSAMME.fit",
+                  why="a first learner with error exactly 1 − 1/K = 0.5 (no better than chance)")
+
+
+def test_learning_rate_reaches_the_booster(solution):
+    from sklearn.ensemble import AdaBoostClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    Xtr, _, ytr, _ = dataset("wine")
+    sk = AdaBoostClassifier(DecisionTreeClassifier(max_depth=1), n_estimators=10,
+                            learning_rate=0.5, random_state=0).fit(Xtr, ytr)
+    model = solution.AdaBoostSAMME(n_estimators=10, learning_rate=0.5, max_depth=1,
+                                   random_state=0).fit(Xtr.copy(), ytr.copy())
+    expect.close(expect.array(model.estimator_weights_, "estimator_weights_"),
+                 sk.estimator_weights_[:len(sk.estimators_)], **SEQ_TOL,
+                 what="estimator_weights_ with learning_rate=0.5 on wine",
+                 oracle="sklearn's AdaBoost (α = learning_rate·(...): use the booster's rate)")
+

@@ -211,3 +211,28 @@ def test_kmeans_matches_sklearn_inertia(solution, record_metric):
                  oracle="Σ squared distances of the points to their centres (labels_)")
     assert np.array_equal(model.predict(X), model.labels_), "predict(X) must equal labels_"
     assert np.array_equal(again.labels_, model.labels_), "the same random_state gave other labels"
+
+
+def test_an_empty_cluster_keeps_its_centre(solution):
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0]])
+    start = np.array([[0.0, 0.2], [5.0, 5.2], [100.0, 100.0]])  # no point is nearest to (100, 100)
+    centers, labels, _, _ = unpack(guarded(solution.lloyd, X, start.copy(), 10), "lloyd")
+    assert np.array_equal(centers[2], [100.0, 100.0]), (
+        f"the centre (100, 100), which no point is nearest to, moved to {centers[2].tolist()}: "
+        "the spec keeps an empty cluster's centre where it is (unlike sklearn, which relocates it)")
+    assert labels.tolist() == [0, 0, 1, 1], f"labels {labels.tolist()}, expected [0, 0, 1, 1]"
+
+
+def test_fit_runs_the_protocol_with_one_generator(solution):
+    # KMeans.fit must be exactly: one default_rng(random_state), then n_init times
+    # kmeans_plusplus(X, k, rng) and lloyd(X, X[chosen], max_iter), keeping the lowest inertia
+    X = blobs()
+    rng = np.random.default_rng(5)
+    runs = []
+    for _ in range(4):
+        chosen = np.asarray(guarded(solution.kmeans_plusplus, X, 6, rng))
+        runs.append(unpack(guarded(solution.lloyd, X, X[chosen], 2), "lloyd")[2])
+    model = guarded(solution.KMeans(6, n_init=4, max_iter=2, random_state=5).fit, X)
+    expect.close(model.inertia_, min(runs), rtol=1e-12, atol=0, what="KMeans(6, n_init=4, "
+                 "max_iter=2, random_state=5).inertia_",
+                 oracle="your kmeans_plusplus + lloyd run 4 times from ONE generator, max_iter=2")

@@ -90,6 +90,10 @@ def test_agglomerative_labels_match_sklearn(solution, name, k, linkage):
     got = np.asarray(guarded(solution.agglomerative, X.copy(), k, linkage))
     assert got.shape == (len(X),), f"agglomerative must return (n,) labels, got {got.shape}"
     assert len(np.unique(got)) == k, f"{len(np.unique(got))} clusters, expected n_clusters={k}"
+    assert sorted(np.unique(got).tolist()) == list(range(k)), (
+        f"agglomerative's labels are {np.unique(got).tolist()[:8]}: number the clusters "
+        f"0 … {k - 1} (n_clusters − 1)")
+    assert np.issubdtype(got.dtype, np.integer), f"labels have dtype {got.dtype}, not int"
     want = AgglomerativeClustering(n_clusters=k, linkage=linkage).fit(X).labels_
     score = ari(got, want)
     assert score == pytest.approx(1.0), (
@@ -107,7 +111,9 @@ def test_dbscan_matches_sklearn(solution, name, eps, min_samples):
     X = dataset(name)
     result = guarded(solution.dbscan, X.copy(), eps, min_samples)
     assert isinstance(result, tuple) and len(result) == 2, "dbscan must return (labels, core)"
-    labels, core = np.asarray(result[0]), np.asarray(result[1], dtype=bool)
+    labels, core = np.asarray(result[0]), np.asarray(result[1])
+    assert core.dtype == bool, f"core has dtype {core.dtype}; the spec asks for a bool array"
+    assert np.issubdtype(labels.dtype, np.integer), f"labels have dtype {labels.dtype}, not int"
     sk = DBSCAN(eps=eps, min_samples=min_samples).fit(X)
     where = f"{name}, eps={eps}, min_samples={min_samples}"
     want_core = np.zeros(len(X), dtype=bool)

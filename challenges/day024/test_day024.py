@@ -69,6 +69,9 @@ def build(solution, cls_name, k=K, seed=0):
 
 def train(solution, model, X, seed=0):
     losses = solution.train_autoencoder(model, X.copy(), seed=seed)
+    assert isinstance(losses, list) and all(isinstance(v, float) for v in losses), (
+        "train_autoencoder must return a list of Python floats (loss.item()), got "
+        f"{type(losses).__name__} of {type(losses[0]).__name__ if len(losses) else 'nothing'}")
     losses = expect.array(losses, "train_autoencoder's losses")
     assert losses.ndim == 1 and len(losses) >= 2 and np.all(np.isfinite(losses)), (
         "train_autoencoder must return the list of per-epoch mean training losses (finite)")
@@ -113,6 +116,10 @@ def test_bottleneck_has_k_units(solution, cls_name):
         f"{cls_name}(64, k=5).encode(x) has shape {tuple(z.shape)}, expected (7, 5): the code "
         "must have exactly k units, or the comparison with PCA at the same k is meaningless")
     assert tuple(out.shape) == (7, 64), f"{cls_name}.decode(z) has shape {tuple(out.shape)}"
+    for name, value in (("encode", z), ("decode", out), ("forward", full)):
+        assert value.dtype == torch.float32, (
+            f"{cls_name}.{name} returned a {value.dtype} tensor for float32 input; the spec "
+            "asks for float32 tensors (keep the default float32 layers)")
     expect.close(full.numpy(), out.numpy(), what=f"{cls_name}.forward(x) vs decode(encode(x))",
                  rtol=1e-5, atol=1e-6, oracle="decode(encode(x))")
 
@@ -138,12 +145,17 @@ def test_reconstruction_error_is_the_mean_squared_error(solution, linear):
 def test_training_is_seeded(solution):
     X = X_TRAIN[:200]
     model = build(solution, "Autoencoder", seed=1)
-    twin = copy.deepcopy(model)
+    twin, twin_start = copy.deepcopy(model), copy.deepcopy(model)
     a = train(solution, model, X, seed=5)
     b = train(solution, twin, X, seed=5)
     assert np.array_equal(a, b), (
         "two trainings of identical models with the same seed gave different losses: seed the "
         "shuffling from the seed argument (torch.manual_seed / a torch.Generator)")
+    other = copy.deepcopy(twin_start)
+    c = train(solution, other, X, seed=6)
+    assert not np.array_equal(a, c), (
+        "trainings with seeds 5 and 6 gave the same losses: the seed argument is not used "
+        "(seed the shuffling from it)")
 
 
 # ---- against PCA ---------------------------------------------------------------------------

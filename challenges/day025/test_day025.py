@@ -86,6 +86,20 @@ def test_fit_ar_recovers_the_coefficients(solution, name):
         f"{name}: sigma2 = {float(fit['sigma2']):.3f}, the noise variance is 1 (±0.1)")
 
 
+def test_sigma2_is_a_variance_not_a_standard_deviation(solution):
+    # the same processes with innovations of standard deviation 2: sigma2 is 4, not 2
+    x = 2.0 * simulate(phi=(0.8,), c=0.0, seed=11)
+    fit = params_of(solution.fit_ar(x.copy(), 1), "fit_ar")
+    assert abs(float(fit["sigma2"]) - 4.0) <= 0.4, (
+        f"AR(1) with innovations of sd 2: sigma2 = {float(fit['sigma2']):.3f}, expected 4 "
+        "(±0.4): sigma2 is the variance of the innovations (mean squared residual), not their sd")
+    x = 2.0 * simulate(theta=(0.5,), c=2.0, n=4000, seed=21)
+    fit = params_of(solution.fit_ma(x.copy(), 1), "fit_ma")
+    assert abs(float(fit["sigma2"]) - 4.0) <= 0.4, (
+        f"MA(1) with innovations of sd 2: sigma2 = {float(fit['sigma2']):.3f}, expected 4 "
+        "(±0.4): sigma2 is the variance of the innovations (mean squared residual), not their sd")
+
+
 MA_CASES = {
     "MA(1) theta=0.5, mean 2": ((0.5,), 2.0, 21),
     "MA(2) theta=(0.5, -0.3)": ((0.5, -0.3), 0.0, 22),

@@ -93,3 +93,16 @@ def test_training_is_seeded(solution):
     assert np.array_equal(pa, pb), (
         "two fits with the same seed predict differently: draw every random number from "
         "np.random.default_rng(seed)")
+    c = solution.fit_mf(part.copy(), DATA.n_users, DATA.n_items, seed=8)
+    assert not np.array_equal(pa, predictions(solution, c, DATA.test[:200])), (
+        "fits with seeds 7 and 8 predict identically: the seed argument is not used (draw the "
+        "initial factors from np.random.default_rng(seed))")
+
+
+def test_ratings_are_not_modified(solution):
+    part = DATA.train[:1500].copy()
+    before = part.copy()
+    solution.fit_mf(part, DATA.n_users, DATA.n_items, seed=0)
+    assert np.array_equal(part, before), (
+        "fit_mf modified the ratings array it was given (e.g. centred it in place): work on a "
+        "copy")

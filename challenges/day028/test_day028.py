@@ -73,6 +73,12 @@ def test_confusion_matrix_of_string_labels(solution):
                  rtol=0, atol=0, oracle="sklearn")
 
 
+def test_confusion_matrix_is_an_int_array(solution):
+    got = np.asarray(call(solution.confusion_matrix, np.array([0, 1, 1]), np.array([0, 1, 0])))
+    assert np.issubdtype(got.dtype, np.integer), (
+        f"confusion_matrix returned dtype {got.dtype}; the spec asks for an int array of counts")
+
+
 def test_mismatched_lengths_raise(solution):
     expect.raises(ValueError, solution.confusion_matrix, [0, 1, 1], [0, 1],
                   what="confusion_matrix", why="3 true labels and 2 predictions")
@@ -125,6 +131,10 @@ def test_labels_absent_from_the_data(solution, average):
                   average=average, labels=[0, 1, 5], zero_division=zero_division)
         check_prf(solution, y_true, y_pred, "labels with no true sample at all",
                   average=average, labels=[5, 6], zero_division=zero_division)
+        # every weight is 0 and the per-label values differ: "weighted" is their plain mean
+        check_prf(solution, np.array([0, 1, 0]), np.array([2, 1, 0]),
+                  "labels never true, one predicted (every weight 0)", average=average,
+                  labels=[2, 3], zero_division=zero_division)
 
 
 def test_binary_average_and_pos_label(solution):
@@ -144,6 +154,17 @@ def test_binary_average_on_three_classes_raises(solution):
     expect.raises(ValueError, lambda: solution.precision_recall_f1([0, 1, 2], [0, 1, 1],
                                                                    average="binary"),
                   what="precision_recall_f1(average='binary')", why="three classes")
+    expect.raises(ValueError, lambda: solution.precision_recall_f1([0, 1, 1], [0, 1, 2],
+                                                                   average="binary"),
+                  what="precision_recall_f1(average='binary')",
+                  why="a third label that only y_pred holds (count both y_true and y_pred)")
+
+
+@pytest.mark.parametrize("average", ["samples", "Macro", "mean"])
+def test_unknown_average_raises(solution, average):
+    expect.raises(ValueError, lambda: solution.precision_recall_f1([0, 1, 1], [0, 1, 0],
+                                                                   average=average),
+                  what="precision_recall_f1", why=f"average={average!r}")
 
 
 # ---- ROC -------------------------------------------------------------------------------------

@@ -113,6 +113,24 @@ def test_stratified_rejects_classes_smaller_than_the_folds(solution):
                   what="stratified_kfold_indices", why="3 folds and no class with 3 members")
 
 
+def test_stratified_accepts_a_class_smaller_than_the_folds(solution):
+    # only *every* class smaller than n_splits is an error; one small class is allowed
+    # (scikit-learn only warns), its samples simply miss some test folds
+    import warnings
+
+    y = np.array(["a"] * 8 + ["b"] * 2)
+    try:
+        got = call(solution.stratified_kfold_indices, y.copy(), 3)
+    except ValueError as exc:
+        raise AssertionError(
+            f"stratified_kfold_indices raised ValueError ({exc}) for 3 folds where class 'a' "
+            "has 8 members: raise only when n_splits exceeds the size of every class") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = list(StratifiedKFold(3).split(np.zeros(len(y)), y))
+    check_folds(got, want, "stratified_kfold_indices(8 a's and 2 b's, 3)")
+
+
 # ---- parameter grids -------------------------------------------------------------------------
 
 GRIDS = {
