@@ -174,6 +174,20 @@ def test_backward_uses_the_latest_forward(solution):
                  rtol=1e-10, atol=1e-12, oracle="the closed form 1 - tanh(x)^2")
 
 
+def test_linear_backward_uses_the_latest_forward(solution):
+    layer = linear(solution, 3, 2, seed=15)
+    x1, x2 = rng(16).standard_normal((4, 3)), rng(17).standard_normal((4, 3))
+    g = rng(18).standard_normal((4, 2))
+    forward(layer, x1, "Linear")
+    forward(layer, x2, "Linear")
+    expect.close(layer.backward(g), g @ layer.weight,
+                 what="Linear.backward after two forward calls", rtol=1e-10,
+                 atol=1e-12, oracle="grad_out @ weight")
+    expect.close(layer.grad_weight, g.T @ x2,
+                 what="Linear.grad_weight after two forward calls (it must use the latest input)",
+                 rtol=1e-10, atol=1e-12, oracle="grad_out.T @ x of the latest forward")
+
+
 def test_softmax_matches_torch_and_is_stable(solution):
     z = rng(14).standard_normal((4, 5))
     expect.close(solution.softmax(z), torch.softmax(t(z), dim=1).numpy(), what="softmax(z)", **FWD)

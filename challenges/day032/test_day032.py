@@ -1,6 +1,7 @@
 """Day 32 grader: one MLP in numpy and in PyTorch — same weights, same outputs, same
 gradients; both trained on digits to the accuracy threshold."""
 
+import random
 import time
 
 import numpy as np
@@ -125,6 +126,14 @@ def test_torch_mlp_has_the_same_architecture(solution, digits):
     assert n_params == want_params, (
         f"make_torch_mlp({SIZES}) has {n_params} parameters, expected {want_params}"
     )
+    for m in linears(model):  # nn.Linear's default: U(-1/√in, 1/√in) for weight and bias
+        bound = 1 / np.sqrt(m.in_features)
+        w, b = m.weight.detach().double(), m.bias.detach().double()
+        assert w.abs().max() <= bound and b.abs().max() <= bound and b.abs().max() > 0 and (
+            0.5 < float(w.std()) / (bound / np.sqrt(3)) < 1.5), (
+            f"make_torch_mlp's Linear({m.in_features}, {m.out_features}) is not initialised "
+            "as nn.Linear does by default (weight and bias uniform in ±1/√in_features, "
+            "the bias not zero): keep the default initialisation")
     X = digits[1][:50]
     mlp = solution.NumpyMLP(SIZES, seed=0)
     load_into(mlp, model)
@@ -149,6 +158,27 @@ def test_numpy_mlp_trains_to_threshold(solution, digits, record_metric):
     assert acc >= THRESHOLD, (
         f"the numpy MLP's test accuracy is {acc:.3f}, below the threshold {THRESHOLD}"
     )
+
+
+def _torch_weights(solution, X, y, seed, scramble):
+    """train_torch's weights, with the global generators first set to `scramble`."""
+    random.seed(scramble)
+    np.random.seed(scramble)
+    torch.manual_seed(scramble)
+    model = solution.train_torch(X.copy(), y.copy(), seed=seed)
+    return [t.detach().clone() for t in model.state_dict().values()]
+
+
+def test_train_torch_is_seeded(solution, digits):
+    X, y = digits[0][:64], digits[2][:64]  # a small run: the point is reproducibility
+    first = _torch_weights(solution, X, y, seed=0, scramble=11)
+    again = _torch_weights(solution, X, y, seed=0, scramble=22)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True)), (
+        "train_torch(X, y, seed=0) gave different weights in two runs (the global random "
+        "state differed between them): call torch.manual_seed(seed) first")
+    other = _torch_weights(solution, X, y, seed=1, scramble=11)
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True)), (
+        "train_torch gave the same weights for seeds 0 and 1: use the seed argument")
 
 
 def test_torch_mlp_trains_to_threshold(solution, digits, record_metric):

@@ -2,6 +2,7 @@
 outputs equal to the PyTorch MLP with the same weights; trained to the accuracy threshold."""
 
 import os
+import random
 
 os.environ["KERAS_BACKEND"] = "torch"  # before anything imports keras
 
@@ -128,6 +129,28 @@ def test_your_torch_and_keras_models_agree(solution, digits):
     expect.close(keras_logits(model, X), want,
                  what="your Keras MLP and your torch MLP with the same weights",
                  rtol=1e-4, atol=1e-5, oracle="each other (same weights must give same outputs)")
+
+
+def _keras_weights(solution, X, y, seed, scramble):
+    """train_keras's weights, with the global generators first set to `scramble`."""
+    random.seed(scramble)
+    np.random.seed(scramble)
+    torch.manual_seed(scramble)
+    model = solution.train_keras(X.copy(), y.copy(), seed=seed)
+    return [np.array(w) for w in model.get_weights()]
+
+
+def test_train_keras_is_seeded(solution, digits):
+    X, y = digits[0][:64], digits[2][:64]  # a small run: the point is reproducibility
+    first = _keras_weights(solution, X, y, seed=0, scramble=11)
+    again = _keras_weights(solution, X, y, seed=0, scramble=22)
+    assert len(first) == len(again) and all(
+        np.array_equal(a, b) for a, b in zip(first, again, strict=True)), (
+        "train_keras(X, y, seed=0) gave different weights in two runs (the global random "
+        "state differed between them): call keras.utils.set_random_seed(seed) first")
+    other = _keras_weights(solution, X, y, seed=1, scramble=11)
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True)), (
+        "train_keras gave the same weights for seeds 0 and 1: use the seed argument")
 
 
 def test_keras_mlp_trains_to_threshold(solution, digits, record_metric):

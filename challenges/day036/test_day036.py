@@ -1,6 +1,7 @@
 """Day 36 grader: a small CNN on the synthetic CIFAR-like set — shapes, parameter budget,
 test accuracy after training."""
 
+import random
 import time
 
 import numpy as np
@@ -60,6 +61,28 @@ def test_cnn_shapes_and_budget(solution, images, record_metric):
         f"in eval mode a single image gives an output of shape {tuple(one.shape)}, "
         "expected (1, 10)"
     )
+
+
+def _weights_after_training(solution, X, y, seed, scramble):
+    """train_cnn's weights, with the global generators first set to `scramble`."""
+    random.seed(scramble)
+    np.random.seed(scramble)
+    torch.manual_seed(scramble)
+    model = solution.train_cnn(X.copy(), y.copy(), seed=seed)
+    return [t.detach().clone() for t in model.state_dict().values()]
+
+
+def test_train_cnn_is_seeded(solution, images):
+    X, y = images[0][:64], images[1][:64]  # a small run: the point is reproducibility
+    first = _weights_after_training(solution, X, y, seed=0, scramble=11)
+    again = _weights_after_training(solution, X, y, seed=0, scramble=22)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True)), (
+        "train_cnn(X, y, seed=0) gave different weights in two runs (the global random state "
+        "differed between them): call torch.manual_seed(seed) first, and draw everything "
+        "else from seeded generators")
+    other = _weights_after_training(solution, X, y, seed=1, scramble=11)
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True)), (
+        "train_cnn gave the same weights for seeds 0 and 1: use the seed argument")
 
 
 def test_cnn_trains_to_threshold(solution, images, record_metric):

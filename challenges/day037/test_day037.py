@@ -27,6 +27,8 @@ def unchanged_call(fn, what, img, *args, **kwargs):
     assert isinstance(out, np.ndarray), (
         f"{what} must return a numpy array, got {type(out).__name__}"
     )
+    assert not np.shares_memory(out, img), (
+        f"{what} returned a view of its input (it shares its memory): return a new array")
     return out
 
 
@@ -256,3 +258,20 @@ def test_flip_keeps_dtype_and_shape(solution, name):
     assert out.shape == x.shape and out.dtype == x.dtype, (
         f"{name} returned {out.dtype} {out.shape}, expected {x.dtype} {x.shape}"
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_random_functions_keep_dtype(solution, dtype):
+    x = image((3, 8, 10), low=0.2, high=0.8, seed=17).astype(dtype)
+    rng = np.random.default_rng(17)
+    outs = {
+        "random_hflip": unchanged_call(solution.random_hflip, "random_hflip", x, rng, p=1.0),
+        "random_crop": unchanged_call(solution.random_crop, "random_crop", x, (6, 6), rng,
+                                      padding=2),
+        "color_jitter": unchanged_call(solution.color_jitter, "color_jitter", x, rng, 0.3, 0.3,
+                                       0.3),
+        "augment_batch": np.asarray(solution.augment_batch(np.stack([x, x]), seed=17)),
+    }
+    for name, out in outs.items():
+        assert out.dtype == x.dtype, (
+            f"{name} returned {out.dtype} for a {x.dtype} image: return the same dtype")

@@ -2,6 +2,7 @@
 add-then-ReLU) and a small ResNet trained on the synthetic image set."""
 
 import math
+import random
 
 import numpy as np
 import pytest
@@ -98,6 +99,24 @@ def test_shortcut_is_identity_or_strided_projection(solution, c_in, c_out, strid
 
 
 @pytest.mark.parametrize("c_in,c_out,stride,shape,out_shape,projection", BLOCKS, ids=IDS)
+def test_block_batchnorms_have_default_settings(solution, c_in, c_out, stride, shape,
+                                                out_shape, projection):
+    block = make_block(solution, c_in, c_out, stride)
+    what = f"BasicBlock({c_in}, {c_out}, stride={stride})"
+    norms = [m for m in block.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(norms) == (3 if projection else 2), (
+        f"{what} has {len(norms)} BatchNorm2d layers, expected {3 if projection else 2}")
+    default = nn.BatchNorm2d(c_out)
+    for bn in norms:
+        got = (bn.num_features, bn.eps, bn.momentum, bn.affine, bn.track_running_stats)
+        want = (c_out, default.eps, default.momentum, True, True)
+        assert got == want, (
+            f"{what} has a BatchNorm2d with (num_features, eps, momentum, affine, "
+            f"track_running_stats) = {got}; the spec asks for nn.BatchNorm2d(out_channels) with "
+            f"default settings {want}")
+
+
+@pytest.mark.parametrize("c_in,c_out,stride,shape,out_shape,projection", BLOCKS, ids=IDS)
 def test_block_adds_the_shortcut_then_applies_relu(solution, c_in, c_out, stride, shape,
                                                    out_shape, projection):
     """With the 3x3 convolutions zeroed the residual branch gives 0, so the block must give
@@ -167,6 +186,29 @@ def test_small_resnet_structure(solution, record_metric):
     assert tuple(out.shape) == (3, 10), (
         f"SmallResNet maps (3, 3, 32, 32) images to {tuple(out.shape)}, expected (3, 10)"
     )
+
+
+def _weights_after_training(solution, X, y, seed, scramble):
+    """train_resnet's weights, with the global generators first set to `scramble`."""
+    random.seed(scramble)
+    np.random.seed(scramble)
+    torch.manual_seed(scramble)
+    model = solution.train_resnet(X.copy(), y.copy(), seed=seed)
+    return [t.detach().clone() for t in model.state_dict().values()]
+
+
+def test_train_resnet_is_seeded(solution):
+    X, y = load_images()[:2]
+    X, y = X[:64], y[:64]  # a small run: the point is reproducibility, not accuracy
+    first = _weights_after_training(solution, X, y, seed=0, scramble=11)
+    again = _weights_after_training(solution, X, y, seed=0, scramble=22)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True)), (
+        "train_resnet(X, y, seed=0) gave different weights in two runs (the global random "
+        "state differed between them): call torch.manual_seed(seed) first, and draw "
+        "everything else from seeded generators")
+    other = _weights_after_training(solution, X, y, seed=1, scramble=11)
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True)), (
+        "train_resnet gave the same weights for seeds 0 and 1: use the seed argument")
 
 
 def test_small_resnet_trains_to_threshold(solution, record_metric):

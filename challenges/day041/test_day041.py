@@ -1,8 +1,10 @@
 """Day 41 grader: an RNN cell and layer checked against torch.nn.RNNCell / torch.nn.RNN with
 the same weights, then trained on a task that needs a hidden state (sign of a running sum)."""
 
+import random
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -91,6 +93,49 @@ def _not_ready(solution, solution_dir):
     return None
 
 
+class _FirstCall(Exception):
+    """Raised from the first RNNCell call, once the cell's weights are recorded."""
+
+
+def _initial_cell_weights(solution, seed, scramble):
+    """The weights of the RNNCell train_classifier builds, at its first call (training stops
+    there), with the global generators first set to `scramble`; [] if it is never called."""
+    random.seed(scramble)
+    np.random.seed(scramble)
+    torch.manual_seed(scramble)
+    seen, original = [], solution.RNNCell.forward
+
+    def recording(self, *args, **kwargs):
+        seen.extend(p.detach().clone() for p in self.parameters())
+        raise _FirstCall
+
+    solution.RNNCell.forward = recording
+    try:
+        X, y = sign_of_sum(64, length=15, seed=7)
+        solution.train_classifier(X, y, seed=seed)
+    except _FirstCall:
+        pass
+    finally:
+        solution.RNNCell.forward = original
+    return seen
+
+
+def test_train_classifier_is_seeded(solution, solution_dir):
+    problem = _not_ready(solution, solution_dir)
+    if problem:
+        pytest.fail(f"not attempted: {problem} (see the other checks)", pytrace=False)
+    first = _initial_cell_weights(solution, seed=0, scramble=11)
+    assert first, "train_classifier never called your RNNCell: the model must use it"
+    again = _initial_cell_weights(solution, seed=0, scramble=22)
+    assert len(first) == len(again) and all(
+        torch.equal(a, b) for a, b in zip(first, again, strict=True)), (
+        "train_classifier(X, y, seed=0) built differently initialised cells in two runs (the "
+        "global random state differed between them): call torch.manual_seed(seed) first")
+    other = _initial_cell_weights(solution, seed=1, scramble=11)
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True)), (
+        "train_classifier gave the same initial weights for seeds 0 and 1: use the seed")
+
+
 def test_learns_the_sign_of_a_running_sum(solution, solution_dir, record_metric):
     problem = _not_ready(solution, solution_dir)
     if problem:
@@ -115,6 +160,7 @@ def test_learns_the_sign_of_a_running_sum(solution, solution_dir, record_metric)
     assert calls["n"] > 0, "train_classifier never called your RNNCell: the model must use it"
     assert pred.shape == y_test.shape, (
         f"predict returned shape {tuple(pred.shape)}, expected {tuple(y_test.shape)}")
+    assert pred.dtype == torch.int64, f"predict returned {pred.dtype} labels; expected int64"
     accuracy = (pred.long() == y_test).float().mean().item()
     record_metric("test_accuracy", accuracy, target=f">= {MIN_ACCURACY}")
     record_metric("train_seconds", seconds, unit="s")

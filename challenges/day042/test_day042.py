@@ -2,8 +2,10 @@
 LSTM layer against torch.nn.LSTM, a word-level sentiment task that word counts cannot solve,
 and the speed of the learner's LSTM next to torch.nn.LSTM (recorded, not judged)."""
 
+import random
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -158,6 +160,54 @@ def test_learns_sentiment_with_word_order(solution, solution_dir, record_metric)
         f"test accuracy {accuracy:.3f} < {MIN_ACCURACY} on the sentiment set (word counts alone "
         "give 0.50: the model must read the words in order, and feed it the last real word)"
     )
+
+
+class _FirstCall(Exception):
+    """Raised from the first cell call, once the cell's weights are recorded."""
+
+
+def _initial_cell_weights(solution, texts, labels, seed, scramble):
+    """The weights of the cell train_text_classifier builds, at its first call (training stops
+    there), with the global generators first set to `scramble`; [] if it is never called."""
+    random.seed(scramble)
+    np.random.seed(scramble)
+    torch.manual_seed(scramble)
+    seen = []
+    originals = [(cls, cls.forward) for cls in (solution.LSTMCell, solution.GRUCell)]
+
+    def recording(self, *args, **kwargs):
+        seen.extend(p.detach().clone() for p in self.parameters())
+        raise _FirstCall
+
+    for cls, _original in originals:
+        cls.forward = recording
+    try:
+        solution.train_text_classifier(list(texts), list(labels), seed=seed)
+    except _FirstCall:
+        pass
+    finally:
+        for cls, original in originals:
+            cls.forward = original
+    return seen
+
+
+def test_text_classifier_is_seeded(solution, solution_dir):
+    problem = _not_ready(solution, solution_dir)
+    if problem:
+        pytest.fail(f"not attempted: {problem} (see the other checks)", pytrace=False)
+    texts, labels = load_sentiment()["train"]
+    texts, labels = list(texts)[:48], list(labels)[:48]
+    first = _initial_cell_weights(solution, texts, labels, seed=0, scramble=11)
+    assert first, "train_text_classifier never called your LSTMCell or GRUCell"
+    again = _initial_cell_weights(solution, texts, labels, seed=0, scramble=22)
+    assert len(first) == len(again) and all(
+        torch.equal(a, b) for a, b in zip(first, again, strict=True)), (
+        "train_text_classifier(..., seed=0) built differently initialised cells in two runs (the "
+        "global random state differed between them): call torch.manual_seed(seed) before "
+        "building the model")
+    other = _initial_cell_weights(solution, texts, labels, seed=1, scramble=11)
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True)), (
+        "train_text_classifier gave the same initial weights for seeds 0 and 1: use the seed")
 
 
 def test_speed_of_your_lstm_next_to_torch(solution, solution_dir, record_metric):

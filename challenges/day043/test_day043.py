@@ -74,6 +74,21 @@ def test_sdpa_causal(solution):
                  what="attention with causal=True and a mask together", **TOL)
 
 
+@pytest.mark.parametrize("lq,lk", [(4, 7), (6, 4)], ids=["more-keys", "more-queries"])
+def test_sdpa_causal_is_top_left_aligned(solution, lq, lk):
+    g = torch.Generator().manual_seed(lq * 10 + lk)
+    q, k, v = (torch.randn(2, n, 5, generator=g) for n in (lq, lk, lk))
+    out, weights = _call_sdpa(solution, q, k, v, causal=True)
+    future = torch.ones(lq, lk, dtype=torch.bool).triu(1)  # key j > query i
+    assert tuple(weights.shape) == (2, lq, lk) and (
+        weights.detach()[:, future].abs().max().item() == 0.0), (
+        f"with causal=True and {lq} queries over {lk} keys, query i must give zero weight to "
+        "keys j > i: the mask is aligned top-left (torch's is_causal), not bottom-right")
+    expect.close(out, F.scaled_dot_product_attention(q, k, v, is_causal=True),
+                 what=f"causal attention of {lq} queries over {lk} keys (top-left aligned)",
+                 **TOL)
+
+
 def _pair(solution, E, H, seed):  # noqa: N803 (embed dim, heads)
     torch.manual_seed(seed)
     ref = torch.nn.MultiheadAttention(E, H, batch_first=True)

@@ -2,8 +2,10 @@
 (a causal decoder, source padding ignored, batch items independent), then training on toy
 translation (sequence reversal) to an exact-match threshold on held-out pairs."""
 
+import random
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -111,6 +113,48 @@ def test_batch_items_are_independent(solution):
     assert problem is None, problem
 
 
+class _FirstForward(Exception):
+    """Raised from the model's first forward pass, once its weights are recorded."""
+
+
+def _initial_weights(solution, seed, scramble):
+    """The weights of the model train_translator builds, at its first forward pass (training
+    stops there), with the global generators first set to `scramble`; [] if never called."""
+    random.seed(scramble)
+    np.random.seed(scramble)
+    torch.manual_seed(scramble)
+    cls, seen = solution.Seq2SeqTransformer, []
+    original = cls.forward
+
+    def recording(self, *args, **kwargs):
+        seen.extend(p.detach().clone() for p in self.parameters())
+        raise _FirstForward
+
+    cls.forward = recording
+    try:
+        src, tgt = reversal_pairs(64, seed=7)
+        solution.train_translator([list(s) for s in src], [list(t) for t in tgt], seed=seed)
+    except _FirstForward:
+        pass
+    finally:
+        cls.forward = original
+    return seen
+
+
+def test_train_translator_is_seeded(solution):
+    first = _initial_weights(solution, seed=0, scramble=11)
+    if not first:
+        pytest.skip("train_translator never calls the model's forward: seeding not checked")
+    again = _initial_weights(solution, seed=0, scramble=22)
+    assert len(first) == len(again) and all(
+        torch.equal(a, b) for a, b in zip(first, again, strict=True)), (
+        "train_translator(..., seed=0) built differently initialised models in two runs (the "
+        "global random state differed between them): call torch.manual_seed(seed) first")
+    other = _initial_weights(solution, seed=1, scramble=11)
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True)), (
+        "train_translator gave the same initial weights for seeds 0 and 1: use the seed")
+
+
 def _exact_matches(pred, targets):
     hits = 0
     for row, t in zip(pred.tolist(), targets, strict=True):
@@ -139,6 +183,10 @@ def test_learns_to_reverse(solution, solution_dir, record_metric):
         f"greedy_decode returned {pred.dtype} {tuple(pred.shape)}; expected int64 "
         f"(batch, max_len) = ({TEST_PAIRS}, {max_len})")
     assert not (pred == BOS).any(), "greedy_decode must return the tokens after BOS, without it"
+    after_eos = (pred == EOS).long().cumsum(dim=1) - (pred == EOS).long() > 0
+    assert (pred[after_eos] == PAD).all(), (
+        "greedy_decode left tokens other than PAD after a row's first EOS: every position "
+        "after the first EOS must be PAD")
     exact = _exact_matches(pred, test_tgt) / TEST_PAIRS
     record_metric("exact_match", exact, target=f">= {MIN_EXACT_MATCH}")
     record_metric("train_seconds", seconds, unit="s")

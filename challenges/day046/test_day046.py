@@ -3,6 +3,8 @@ shapes and range), the loss history (finite, neither network winning outright), 
 samples: a fixed digits classifier (logistic regression trained here on all 1797 digits)
 must recognise them confidently, across many classes (no mode collapse)."""
 
+import random
+
 import numpy as np
 import pytest
 import torch
@@ -51,6 +53,45 @@ def test_architecture_is_convolutional(solution):
         f"Discriminator must give one logit per image, got shape {tuple(logits.shape)}")
 
 
+class _FirstCall(Exception):
+    """Raised from the generator's first forward pass, once its weights are recorded."""
+
+
+def _initial_weights(solution, seed, scramble):
+    """The weights of the generator train_gan builds, at its first forward pass (training
+    stops there), with the global generators first set to `scramble`; [] if never called."""
+    random.seed(scramble)
+    np.random.seed(scramble)
+    torch.manual_seed(scramble)
+    seen, original = [], solution.Generator.forward
+
+    def recording(self, *args, **kwargs):
+        seen.extend(p.detach().clone() for p in self.parameters())
+        raise _FirstCall
+
+    solution.Generator.forward = recording
+    try:
+        solution.train_gan(_images()[0][:64].clone(), seed=seed)
+    except _FirstCall:
+        pass
+    finally:
+        solution.Generator.forward = original
+    return seen
+
+
+def test_train_gan_is_seeded(solution):
+    first = _initial_weights(solution, seed=0, scramble=11)
+    assert first, "train_gan never ran the Generator"
+    again = _initial_weights(solution, seed=0, scramble=22)
+    assert len(first) == len(again) and all(
+        torch.equal(a, b) for a, b in zip(first, again, strict=True)), (
+        "train_gan(images, seed=0) built differently initialised generators in two runs (the "
+        "global random state differed between them): call torch.manual_seed(seed) first")
+    other = _initial_weights(solution, seed=1, scramble=11)
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True)), (
+        "train_gan gave the same initial weights for seeds 0 and 1: use the seed argument")
+
+
 @pytest.fixture(scope="module")
 def trained(solution):
     images, digits = _images()
@@ -67,6 +108,10 @@ def test_loss_history_is_balanced(trained, record_metric):
         "history must hold one d_loss and one g_loss per step (>= 200 steps); "
         f"got {len(d)} and {len(g)}")
     assert np.isfinite(d).all() and np.isfinite(g).all(), "the loss history contains NaN or inf"
+    assert d[0] > 1.0, (
+        f"the first step's discriminator loss is {d[0]:.3f}; an untrained discriminator gives "
+        "about 2 ln 2 = 1.39 for the real and the fake terms added (one term alone is about "
+        "0.69): record their sum")
     tail = max(1, len(d) // 5)
     d_end, g_end = d[-tail:].mean(), g[-tail:].mean()
     record_metric("final_d_loss", d_end, target=f"in {D_LOSS_RANGE}")

@@ -89,6 +89,15 @@ def test_reparameterisation_moments_and_gradients(solution):
                  oracle="0.5 * std * eps", rtol=1e-4, atol=1e-4)
 
 
+def test_reparameterisation_draws_fresh_noise_each_call(solution):
+    torch.manual_seed(5)
+    mu, logvar = torch.zeros(3, 2), torch.zeros(3, 2)
+    first, second = solution.reparameterize(mu, logvar), solution.reparameterize(mu, logvar)
+    assert not torch.equal(first, second), (
+        "two calls of reparameterize with the same mu and logvar gave the same z: draw a new "
+        "eps ~ N(0, I) on every call (torch.randn_like)")
+
+
 @pytest.fixture(scope="module")
 def trained(solution):
     X_tr, X_te, y_tr, y_te = _data()
@@ -151,7 +160,10 @@ def test_latent_space_separates_digits(trained, record_metric):
 
 def test_latent_grid(solution, trained):
     model = trained[0]
-    grid = np.asarray(solution.latent_grid(model, n=5, span=1.5), dtype=float)
+    raw = solution.latent_grid(model, n=5, span=1.5)
+    assert isinstance(raw, np.ndarray), (
+        f"latent_grid returned a {type(raw).__name__}; the spec asks for a numpy array")
+    grid = np.asarray(raw, dtype=float)
     assert grid.shape == (40, 40), (
         f"latent_grid(model, n=5) has shape {grid.shape}, expected (40, 40)")
     values = torch.linspace(-1.5, 1.5, 5)

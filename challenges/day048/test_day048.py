@@ -131,6 +131,11 @@ def test_learns_to_reverse(solution, solution_dir, record_metric):
     pred = torch.as_tensor(pred)
     assert pred.shape == (300, max_len), (
         f"greedy_decode returned tokens of shape {tuple(pred.shape)}, expected (300, {max_len})")
+    assert pred.dtype == torch.int64, f"greedy_decode returned {pred.dtype} tokens, not int64"
+    after_eos = (pred == EOS).long().cumsum(dim=1) - (pred == EOS).long() > 0
+    assert (pred[after_eos] == PAD).all(), (
+        "greedy_decode left tokens other than PAD after a row's first EOS: every position "
+        "after the first EOS must be PAD")
     src_mask = (pad_batch(test_src) != PAD)[:, None, :]
     _check_weights(torch.as_tensor(attn), src_mask, "greedy_decode's attention")
     hits = sum(row[:len(t)] == t and row[len(t)] == EOS

@@ -181,6 +181,15 @@ def test_bad_input_gets_400(service, what):
     assert status == 200, f"after a request with {what}, a valid request answered {status}"
 
 
+def test_bounds_and_integers_are_valid_numbers(service):
+    # "minimum": 0 and "maximum": 1 are inclusive, and a JSON integer is a number
+    body = json.dumps({"inputs": [[0] * 32 + [1] * 32, [0.0] * 32 + [1.0] * 32]}).encode()
+    status, _, _ = post_json(service, None, raw=body)
+    assert status == 200, (
+        f"a body whose values are exactly 0 and 1 (as integers and as floats) answered "
+        f"{status}: the schema's bounds are inclusive and integers are numbers")
+
+
 def test_wrong_content_type_gets_415(service):
     status, headers, body = post_json(service, {"inputs": [_ROW]}, content_type="text/plain")
     check_error(status, headers, body, 415, "POST /predict with Content-Type text/plain")
@@ -370,3 +379,26 @@ def test_latency_p50_of_one_prediction(service, bench):
     m = bench.measure(one_request, name="POST /predict, 1 row", block=1, min_samples=30,
                       max_time_s=2.0, memory=False, rel_iqr_max=3.0)
     bench.check(m, "predict_p50")
+
+
+class SlowFirstCall(nn.Module):
+    """Sleeps 0.5 s on its first call (the warm-up pass) and 5 ms on every later one."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        time.sleep(0.5 if self.calls == 0 else 0.005)
+        self.calls += 1
+        return x
+
+
+def test_profile_excludes_the_warm_up_and_averages(solution):
+    model = nn.Sequential(SlowFirstCall()).eval()
+    result = dict(solution.profile_model(model, torch.zeros(2, 64), repeats=5))
+    got = float(result.get("0", float("nan")))
+    assert 0.004 <= got <= 0.06, (
+        f"profile_model gave {got:.4f} s per pass for a module that takes 5 ms per pass after "
+        "a 0.5 s first call: time only the `repeats` passes after one untimed warm-up pass, "
+        "and divide by repeats (mean seconds per pass)")

@@ -129,6 +129,21 @@ def test_quantize_and_dequantize_match_torch(solution, rng_name):
                  rtol=1e-6, atol=1e-7, oracle="torch")
 
 
+def test_quantize_rounds_exact_ties_to_even(solution):
+    # x / scale = k + 1/2 exactly (in float32 and float64 alike): no tolerance for ties here.
+    # Zero point 0: torch rounds x / scale + zero_point, which an odd zero point would shift.
+    ratio = np.arange(-6, 6) + 0.5
+    for x in (ratio * 0.25, (ratio * 0.25).astype(np.float32)):
+        want = torch.quantize_per_tensor(torch.as_tensor(x, dtype=torch.float32), 0.25, 0,
+                                         torch.qint8).int_repr().numpy().astype(np.int64)
+        assert np.array_equal(want, np.round(ratio)), "the grader's premise: torch rounds to even"
+        got = np.asarray(solution.quantize(x, 0.25, 0, -128, 127))
+        assert np.array_equal(got, want), (
+            f"quantize of exact ties x / scale = {ratio.tolist()} ({x.dtype}, zero point 0) gave "
+            f"{got.tolist()}, torch {want.tolist()}: round halves to even (np.round), not up "
+            "or away from zero")
+
+
 @pytest.mark.parametrize("rng_name", ["int4", "uint4"])
 def test_low_bit_fake_quantisation_matches_torch(solution, rng_name):
     qmin, qmax, dtype = RANGES[rng_name]
@@ -205,7 +220,8 @@ def test_uniform_noise_model_and_sqnr(solution):
 
 
 @pytest.mark.parametrize("shape,amount", [((20, 30), 0.5), ((64, 9), 0.9), ((7, 13), 0.25),
-                                          ((4, 5, 3, 3), 0.6), ((10, 10), 0.0)])
+                                          ((4, 5, 3, 3), 0.6), ((10, 10), 0.0),
+                                          ((2, 5), 0.25)])  # k = round(2.5) = 2: half to even
 def test_magnitude_pruning_matches_torch(solution, shape, amount):
     w = RNG.standard_normal(shape).astype(np.float32)
     before = w.copy()
@@ -218,6 +234,8 @@ def test_magnitude_pruning_matches_torch(solution, shape, amount):
     pruned, mask = (np.asarray(r) for r in result)
     assert np.array_equal(w, before), "magnitude_prune modified its input; work on a copy"
     assert mask.shape == w.shape and pruned.shape == w.shape, "pruned and mask keep w's shape"
+    assert pruned.dtype == w.dtype, (
+        f"magnitude_prune returned {pruned.dtype} weights for {w.dtype} ones: keep w's dtype")
     mask = mask.astype(bool)
     if not np.array_equal(mask, want_mask):
         signed = np.ones(w.size, bool)

@@ -91,6 +91,26 @@ def test_every_layer_is_static_int8(result):
             assert m.weight().dtype == torch.qint8, f"{name}: weights are not qint8"
 
 
+def _per_channel(qscheme) -> bool:
+    return qscheme in (torch.per_channel_affine, torch.per_channel_symmetric,
+                       torch.per_channel_affine_float_qparams)
+
+
+def test_the_engine_qconfig_is_used(result):
+    int8 = require_int8(result)
+    engine = torch.backends.quantized.engine
+    weight_observer = torch.ao.quantization.get_default_qconfig(engine).weight()
+    want = _per_channel(weight_observer.qscheme)
+    for name, m in int8.named_modules():
+        if isinstance(m, nnq.Conv2d | nnq.Linear):
+            got = _per_channel(m.weight().qscheme())
+            assert got == want, (
+                f"{name}: weights are quantised {'per channel' if got else 'per tensor'}, but "
+                f"the default qconfig of this machine's engine ({engine!r}) quantises them "
+                f"{'per channel' if want else 'per tensor'}: use "
+                "get_default_qconfig(torch.backends.quantized.engine)")
+
+
 def usable(result, data):
     """The returned model, once it is known to map float images to float logits (the size,
     accuracy and speed checks measure whatever was returned, quantised or not)."""

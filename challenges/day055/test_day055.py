@@ -193,6 +193,23 @@ def test_training_runs_through_fake_quantisation(learned):
         "training (fine-tuning in float and quantising afterwards is just PTQ)")
 
 
+def test_qat_uses_its_seed(solution, fp32, data):
+    x, y = data.x_train[:128], data.y_train[:128]  # a short run: the point is the seed
+
+    def weights(seed):
+        q = solution.qat(fp32, x.clone(), y.clone(), weight_bits=W_BITS, act_bits=A_BITS,
+                         epochs=1, lr=1e-3, seed=seed)
+        return [t.detach().clone() for t in q.state_dict().values() if t.is_floating_point()]
+
+    first, again, other = weights(0), weights(0), weights(1)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True)), (
+        "qat(..., seed=0) gave different weights in two runs: shuffle with the seed, as "
+        "graders.data.digits_cnn.train(..., seed=seed) does")
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True)), (
+        "qat gave the same weights for seeds 0 and 1: pass the seed on to the training "
+        "(train(q, x, y, epochs=epochs, lr=lr, seed=seed))")
+
+
 def score(model, data, which):
     """Test accuracy of a learner's model; a model that cannot run fails with the reason."""
     try:

@@ -111,6 +111,18 @@ def test_weights_are_physically_smaller(pruned, fp32):
         assert got == shape, f"{name}.weight has shape {got}; keep=0.5 gives {shape}"
 
 
+@pytest.mark.parametrize("keep,want", [
+    (0.3, {"conv1": 10, "conv2": 19, "fc1": 77}),  # round(9.6), round(19.2), round(76.8)
+    (0.01, {"conv1": 1, "conv2": 1, "fc1": 3}),  # max(1, round(0.32)), …, round(2.56)
+])
+def test_kept_counts_are_rounded(solution, fp32, keep, want):
+    small = solution.prune_channels(fp32, keep)
+    got = {name: getattr(small, name).weight.shape[0] for name in want}
+    assert got == want, (
+        f"prune_channels(model, keep={keep}) kept {got} output units; k = max(1, "
+        f"round(keep · n)) gives {want}")
+
+
 def test_pruned_network_computes_what_l1_pruning_gives(pruned, fp32, data):
     small, _ = pruned
     i1, i2, ih = oracle_indices(fp32)

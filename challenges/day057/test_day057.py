@@ -106,8 +106,15 @@ def students(solution, teacher, data):
     torch.manual_seed(0)
     init = DigitsCNN(*STUDENT)
     before = {k: v.clone() for k, v in teacher.state_dict().items()}
-    calls = {"n": 0}
-    hook = teacher.register_forward_hook(lambda m, a, o: calls.__setitem__("n", calls["n"] + 1))
+    calls = {"n": 0, "training": 0, "with_grad": 0}
+    mode = teacher.training
+
+    def count(module, args, output):
+        calls["n"] += 1
+        calls["training"] += module.training
+        calls["with_grad"] += torch.is_grad_enabled()
+
+    hook = teacher.register_forward_hook(count)
     try:
         label_only = solution.train_student(copy.deepcopy(init), x.clone(), y.clone(),
                                              teacher=None, seed=0)
@@ -118,8 +125,10 @@ def students(solution, teacher, data):
         hook.remove()
     after = teacher.state_dict()
     return {"label_only": label_only, "distilled": distilled,
-            "teacher_calls": calls["n"] - calls_without,
-            "teacher_changed": any(not torch.equal(before[k], after[k]) for k in before)}
+            "teacher_calls": calls["n"] - calls_without, "teacher_training": calls["training"],
+            "teacher_with_grad": calls["with_grad"],
+            "teacher_changed": any(not torch.equal(before[k], after[k]) for k in before),
+            "teacher_mode_changed": teacher.training != mode}
 
 
 def test_the_teacher_is_consulted_and_left_alone(students):
@@ -128,6 +137,12 @@ def test_the_teacher_is_consulted_and_left_alone(students):
         "logits on the training batches")
     assert not students["teacher_changed"], (
         "the teacher's weights changed during distillation: only the student trains")
+    assert not students["teacher_training"] and not students["teacher_with_grad"], (
+        f"the teacher ran {students['teacher_training']} time(s) in training mode and "
+        f"{students['teacher_with_grad']} time(s) with gradients enabled: run it in eval mode "
+        "under torch.no_grad()")
+    assert not students["teacher_mode_changed"], (
+        "train_student changed the teacher's train/eval mode: leave the teacher as it was")
 
 
 def test_distilled_student_beats_label_only_student(students, teacher, data, record_metric):

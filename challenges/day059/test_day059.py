@@ -111,6 +111,29 @@ def test_mutate_changes_exactly_one_choice(solution, seed):
     assert changed == set(space), f"200 mutations only ever changed {sorted(changed)}"
 
 
+def test_mutate_skips_keys_with_a_single_option(solution):
+    space = {"layers": [1, 2, 3], "activation": ["relu"], "lr": [0.01, 0.1]}
+    arch = {"layers": 2, "activation": "relu", "lr": 0.01}
+    rng = random.Random(0)
+    for _ in range(50):
+        child = solution.mutate(arch, space, rng)
+        diff = [k for k in space if child[k] != arch[k]]
+        assert len(diff) == 1, (
+            f"mutate({arch}) in a space where 'activation' has one option gave {child}: "
+            f"{len(diff)} choices changed; pick the key among those with more than one option")
+
+
+@pytest.mark.parametrize("search", ["random_search", "evolutionary_search"])
+def test_ties_keep_the_first_best(solution, search, tabular):
+    bench = tabular[0]
+    _, history = run(getattr(solution, search), bench.space, lambda arch: 0.5, 12, seed=0)
+    best = getattr(solution, search)({k: list(v) for k, v in bench.space.items()},
+                                     lambda arch: 0.5, 12, seed=0)[0]
+    assert best == history[0][0], (
+        f"{search}: every architecture scored 0.5, and it returned {best} rather than the "
+        f"first one evaluated, {history[0][0]}: on ties the first best is kept")
+
+
 @pytest.mark.parametrize("search", ["random_search", "evolutionary_search"])
 def test_same_seed_same_search(solution, search, tabular):
     bench = tabular[0]
