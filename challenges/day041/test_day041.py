@@ -1,15 +1,14 @@
 """Day 41 grader: an RNN cell and layer checked against torch.nn.RNNCell / torch.nn.RNN with
 the same weights, then trained on a task that needs a hidden state (sign of a running sum)."""
 
-import random
 import time
 
-import numpy as np
 import pytest
 import torch
 
 from graders import expect, forbid
 from graders.data.sequences import sign_of_sum
+from graders.seeding import weights_at_first_forward
 
 TOL = dict(rtol=1e-5, atol=1e-5, oracle="torch")
 LIBRARY_RNNS = ["torch.nn.RNN", "torch.nn.RNNCell", "torch.nn.LSTM", "torch.nn.LSTMCell",
@@ -93,31 +92,11 @@ def _not_ready(solution, solution_dir):
     return None
 
 
-class _FirstCall(Exception):
-    """Raised from the first RNNCell call, once the cell's weights are recorded."""
-
-
 def _initial_cell_weights(solution, seed, scramble):
-    """The weights of the RNNCell train_classifier builds, at its first call (training stops
-    there), with the global generators first set to `scramble`; [] if it is never called."""
-    random.seed(scramble)
-    np.random.seed(scramble)
-    torch.manual_seed(scramble)
-    seen, original = [], solution.RNNCell.forward
-
-    def recording(self, *args, **kwargs):
-        seen.extend(p.detach().clone() for p in self.parameters())
-        raise _FirstCall
-
-    solution.RNNCell.forward = recording
-    try:
-        X, y = sign_of_sum(64, length=15, seed=7)
-        solution.train_classifier(X, y, seed=seed)
-    except _FirstCall:
-        pass
-    finally:
-        solution.RNNCell.forward = original
-    return seen
+    """The RNNCell weights train_classifier builds (graders.seeding); [] if never called."""
+    X, y = sign_of_sum(64, length=15, seed=7)
+    return weights_at_first_forward(
+        [solution.RNNCell], lambda: solution.train_classifier(X, y, seed=seed), scramble)
 
 
 def test_train_classifier_is_seeded(solution, solution_dir):

@@ -2,15 +2,14 @@
 LSTM layer against torch.nn.LSTM, a word-level sentiment task that word counts cannot solve,
 and the speed of the learner's LSTM next to torch.nn.LSTM (recorded, not judged)."""
 
-import random
 import time
 
-import numpy as np
 import pytest
 import torch
 
 from graders import expect, forbid
 from graders.data.text import load_sentiment
+from graders.seeding import weights_at_first_forward
 
 TOL = dict(rtol=1e-5, atol=1e-5, oracle="torch")
 LIBRARY_RNNS = ["torch.nn.RNN", "torch.nn.RNNCell", "torch.nn.LSTM", "torch.nn.LSTMCell",
@@ -162,33 +161,11 @@ def test_learns_sentiment_with_word_order(solution, solution_dir, record_metric)
     )
 
 
-class _FirstCall(Exception):
-    """Raised from the first cell call, once the cell's weights are recorded."""
-
-
 def _initial_cell_weights(solution, texts, labels, seed, scramble):
-    """The weights of the cell train_text_classifier builds, at its first call (training stops
-    there), with the global generators first set to `scramble`; [] if it is never called."""
-    random.seed(scramble)
-    np.random.seed(scramble)
-    torch.manual_seed(scramble)
-    seen = []
-    originals = [(cls, cls.forward) for cls in (solution.LSTMCell, solution.GRUCell)]
-
-    def recording(self, *args, **kwargs):
-        seen.extend(p.detach().clone() for p in self.parameters())
-        raise _FirstCall
-
-    for cls, _original in originals:
-        cls.forward = recording
-    try:
-        solution.train_text_classifier(list(texts), list(labels), seed=seed)
-    except _FirstCall:
-        pass
-    finally:
-        for cls, original in originals:
-            cls.forward = original
-    return seen
+    """The cell weights train_text_classifier builds (graders.seeding); [] if never called."""
+    return weights_at_first_forward(
+        [solution.LSTMCell, solution.GRUCell],
+        lambda: solution.train_text_classifier(list(texts), list(labels), seed=seed), scramble)
 
 
 def test_text_classifier_is_seeded(solution, solution_dir):

@@ -2,15 +2,14 @@
 (a causal decoder, source padding ignored, batch items independent), then training on toy
 translation (sequence reversal) to an exact-match threshold on held-out pairs."""
 
-import random
 import time
 
-import numpy as np
 import pytest
 import torch
 
 from graders import forbid
 from graders.data.translation import BOS, EOS, PAD, VOCAB_SIZE, pad_batch, reversal_pairs
+from graders.seeding import weights_at_first_forward
 
 # Small models: one thread is as fast as two, and far faster on a busy machine (no spinning).
 torch.set_num_threads(1)
@@ -113,32 +112,13 @@ def test_batch_items_are_independent(solution):
     assert problem is None, problem
 
 
-class _FirstForward(Exception):
-    """Raised from the model's first forward pass, once its weights are recorded."""
-
-
 def _initial_weights(solution, seed, scramble):
-    """The weights of the model train_translator builds, at its first forward pass (training
-    stops there), with the global generators first set to `scramble`; [] if never called."""
-    random.seed(scramble)
-    np.random.seed(scramble)
-    torch.manual_seed(scramble)
-    cls, seen = solution.Seq2SeqTransformer, []
-    original = cls.forward
-
-    def recording(self, *args, **kwargs):
-        seen.extend(p.detach().clone() for p in self.parameters())
-        raise _FirstForward
-
-    cls.forward = recording
-    try:
-        src, tgt = reversal_pairs(64, seed=7)
-        solution.train_translator([list(s) for s in src], [list(t) for t in tgt], seed=seed)
-    except _FirstForward:
-        pass
-    finally:
-        cls.forward = original
-    return seen
+    """The model weights train_translator builds (graders.seeding); [] if never called."""
+    src, tgt = reversal_pairs(64, seed=7)
+    return weights_at_first_forward(
+        [solution.Seq2SeqTransformer],
+        lambda: solution.train_translator([list(s) for s in src], [list(t) for t in tgt],
+                                          seed=seed), scramble)
 
 
 def test_train_translator_is_seeded(solution):

@@ -3,13 +3,13 @@ shapes and range), the loss history (finite, neither network winning outright), 
 samples: a fixed digits classifier (logistic regression trained here on all 1797 digits)
 must recognise them confidently, across many classes (no mode collapse)."""
 
-import random
-
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
+
+from graders.seeding import weights_at_first_forward
 
 # Small models: one thread is as fast as two, and far faster on a busy machine (no spinning).
 torch.set_num_threads(1)
@@ -53,30 +53,11 @@ def test_architecture_is_convolutional(solution):
         f"Discriminator must give one logit per image, got shape {tuple(logits.shape)}")
 
 
-class _FirstCall(Exception):
-    """Raised from the generator's first forward pass, once its weights are recorded."""
-
-
 def _initial_weights(solution, seed, scramble):
-    """The weights of the generator train_gan builds, at its first forward pass (training
-    stops there), with the global generators first set to `scramble`; [] if never called."""
-    random.seed(scramble)
-    np.random.seed(scramble)
-    torch.manual_seed(scramble)
-    seen, original = [], solution.Generator.forward
-
-    def recording(self, *args, **kwargs):
-        seen.extend(p.detach().clone() for p in self.parameters())
-        raise _FirstCall
-
-    solution.Generator.forward = recording
-    try:
-        solution.train_gan(_images()[0][:64].clone(), seed=seed)
-    except _FirstCall:
-        pass
-    finally:
-        solution.Generator.forward = original
-    return seen
+    """The generator weights train_gan builds (graders.seeding); [] if never called."""
+    return weights_at_first_forward(
+        [solution.Generator], lambda: solution.train_gan(_images()[0][:64].clone(), seed=seed),
+        scramble)
 
 
 def test_train_gan_is_seeded(solution):
