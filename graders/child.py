@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 
+from graders import stuck
+
 
 def _limit(which: int, value: int) -> None:
     soft, hard = resource.getrlimit(which)
@@ -140,6 +142,8 @@ def main(argv: list[str]) -> int:
     _limit_processes()
     _die_with_parent(parent, lifeline)
     _adopt_orphans()
+    if stack_file := os.environ.pop(stuck.STACK_VAR, ""):
+        stuck.arm_dump(stack_file)  # before a time-limit kill, mltrack asks where it was
 
     import pytest
 

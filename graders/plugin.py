@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from graders import integrity
+from graders import integrity, stuck
 from graders.requires import HardwareSkip, Inconclusive, PackageSkip
 
 pytest_plugins = ["graders.bench_fixture"]  # the `bench` fixture (benchmarks and targets)
@@ -45,6 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mltrack-api", default="",
                     help="comma-separated names the module must define")
     group.addoption("--mltrack-report", help="JSON-lines file the results are written to")
+    group.addoption("--mltrack-check-timeout", type=float, default=0.0,
+                    help="seconds each check's setup, call and teardown may take (0: no limit)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -202,6 +204,37 @@ def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
         _emit(config, "begin", nodeid=nodeid)
 
 
+def _within_budget(item: pytest.Item, phase: str):
+    budget = item.config.getoption("--mltrack-check-timeout")
+    if not budget:
+        return (yield)
+    what = "the check" if phase == "call" else f"the check's {phase}"
+    stuck.arm_check(budget, what)
+    try:
+        return (yield)
+    except stuck.CheckTimeout:
+        # the next checks would most likely loop as well: the verdict comes now
+        item.session.shouldstop = "a check ran past its time budget"
+        raise
+    finally:
+        stuck.disarm_check()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    return (yield from _within_budget(item, "setup"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    return (yield from _within_budget(item, "call"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    return (yield from _within_budget(item, "teardown"))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
@@ -276,6 +309,7 @@ def _failure_message(report: pytest.TestReport) -> str:
     lines = [line for line in message.splitlines() if line.strip()]
     # the first line carries the grader's own message; pytest's "where ..." lines follow
     text = lines[0] if lines else "failed"
-    for noise in ("Failed: ", "AssertionError: "):
+    for noise in ("Failed: ", "AssertionError: ", "graders.stuck.CheckTimeout: ",
+                  "CheckTimeout: "):
         text = text.removeprefix(noise)
     return _trim(text, MESSAGE_CHARS)

@@ -27,8 +27,16 @@ from typing import Any
 import psutil
 
 import graders
-from graders import cgroup, child, integrity, sandbox
-from graders.results import BenchResult, CaseResult, GradeResult, Metric, Outcome, Verdict
+from graders import cgroup, child, integrity, sandbox, stuck
+from graders.results import (
+    BenchResult,
+    CaseResult,
+    GradeResult,
+    Metric,
+    Outcome,
+    Verdict,
+    learner_frames,
+)
 
 POLL_S = 0.05
 MEMORY_POLL_S = 0.2
@@ -44,6 +52,7 @@ class Limits:
     memory_mb: int = 2048
     output_bytes: int = 2 * 2**20  # stdout + stderr of the whole run
     file_bytes: int = 512 * 2**20  # largest single file the child may write
+    check_timeout_s: float = 0.0  # each check's own budget (0: only the day's timeout)
 
 
 @dataclass
@@ -62,9 +71,14 @@ class Job:
 EventHandler = Callable[[dict[str, Any]], None]
 
 
-def grade(job: Job, on_event: EventHandler | None = None,
-          keep_scratch: bool = False) -> GradeResult:
-    """Grade `job` and return its result; never raises for anything the solution does."""
+class Cancelled(Exception):
+    """The grade was stopped on request: its processes are gone and there is no verdict."""
+
+
+def grade(job: Job, on_event: EventHandler | None = None, keep_scratch: bool = False,
+          cancel: threading.Event | None = None) -> GradeResult:
+    """Grade `job` and return its result; never raises for anything the solution does.
+    Setting `cancel` kills the child tree within one poll and raises Cancelled."""
     # the sandbox's probe (a first bwrap run, once per process) overlaps the copying
     probe = threading.Thread(target=sandbox.detect, name="mltrack-sandbox-probe", daemon=True)
     probe.start()
@@ -76,7 +90,9 @@ def grade(job: Job, on_event: EventHandler | None = None,
         if problem:
             return GradeResult(job.challenge_id, Verdict.ERROR, problem)
         probe.join()
-        return _supervise(job, scratch, on_event or (lambda _e: None))
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(job.challenge_id)
+        return _supervise(job, scratch, on_event or (lambda _e: None), cancel)
     finally:
         if not keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -152,6 +168,7 @@ def _command(job: Job, scratch: Path, parent: int, lifeline: int) -> list[str]:
         "--mltrack-module", job.module,
         "--mltrack-api", ",".join(job.api),
         "--mltrack-report", str(scratch / "report.jsonl"),
+        "--mltrack-check-timeout", f"{job.limits.check_timeout_s:g}",
         str(scratch / "grader"),
     ]
 
@@ -175,6 +192,7 @@ def _environment(job: Job, scratch: Path) -> dict[str, str]:
         MLTRACK_GRADING="1",
         PYTHONSAFEPATH="1",  # the child's cwd (the solution) must not shadow pytest or graders
     )
+    env[stuck.STACK_VAR] = str(scratch / stuck.STACK_FILE)
     env[TOKEN_VAR] = uuid.uuid4().hex
     env.update(job.env)
     return env
@@ -184,14 +202,32 @@ class _Supervisor:
     """Polls the child: report events, wall clock, output size, tree memory."""
 
     def __init__(self, job: Job, scratch: Path, proc: subprocess.Popen, on_event: EventHandler,
-                 token: str):
+                 token: str, cancel: threading.Event | None = None):
         self.job, self.scratch, self.proc, self.on_event = job, scratch, proc, on_event
+        self.cancel = cancel
         self.token = token
         self.events: list[dict[str, Any]] = []
         self.seen: dict[int, psutil.Process] = {}  # every descendant, to reap escapees
         self._offset = 0
         self._partial = b""
         self.verifier = integrity.Verifier(None)  # _supervise gives it this run's key
+        self.stack = ""  # the child's stacks, asked for before a time-limit kill
+
+    def grading_pids(self) -> list[int]:
+        """The process running pytest (inside bwrap, a grandchild)."""
+        try:
+            root = psutil.Process(self.proc.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return []
+        pids = []
+        for p in procs:
+            try:
+                if "graders.child" in p.cmdline():
+                    pids.append(p.pid)
+            except psutil.Error:
+                pass
+        return pids[-1:]  # bwrap's own command line names it too: the innermost is Python
 
     def read_events(self) -> None:
         path = self.scratch / "report.jsonl"
@@ -246,6 +282,8 @@ class _Supervisor:
                 pass
             self.read_events()
             now = time.monotonic()
+            if self.cancel is not None and self.cancel.is_set():
+                return "cancelled", now - start
             if now - start > limits.timeout_s:
                 return "timeout", now - start
             if self.output_size() > limits.output_bytes:
@@ -339,7 +377,8 @@ def _launch(job: Job, scratch: Path, env: dict[str, str], mode: sandbox.Mode,
     return sandbox.command(mode, _command(job, scratch, 0, lifeline), paths)
 
 
-def _supervise(job: Job, scratch: Path, on_event: EventHandler) -> GradeResult:
+def _supervise(job: Job, scratch: Path, on_event: EventHandler,
+               cancel: threading.Event | None = None) -> GradeResult:
     grader_files = integrity.tree_digest(scratch / "grader")
     key, key_file = integrity.write_key(scratch)  # the plugin reads and deletes it
     mode = sandbox.detect()
@@ -365,11 +404,13 @@ def _supervise(job: Job, scratch: Path, on_event: EventHandler) -> GradeResult:
             raise
         finally:
             os.close(lifeline)
-        sup = _Supervisor(job, scratch, proc, on_event, env[TOKEN_VAR])
+        sup = _Supervisor(job, scratch, proc, on_event, env[TOKEN_VAR], cancel)
         sup.verifier = integrity.Verifier(key)
         stopped: str | None = None
         try:
             stopped, elapsed = sup.watch()
+            if stopped == "timeout":
+                sup.stack = stuck.request_dump(sup.grading_pids(), scratch)
         finally:
             sup.kill_all()  # also reaps children a finished child left running
             if group:
@@ -378,12 +419,15 @@ def _supervise(job: Job, scratch: Path, on_event: EventHandler) -> GradeResult:
                 group.kill_and_remove()
             os.close(holder)
         sup.read_events()
+    if stopped == "cancelled":
+        raise Cancelled(job.challenge_id)
     sup.events += integrity.grader_changes(scratch / "grader", grader_files)
     tail = _tail(scratch / "stdout.log") + _tail(scratch / "stderr.log")
     returncode = proc.returncode
     if mode.sandboxed and returncode is not None and 128 < returncode <= 128 + 64:
         returncode = 128 - returncode  # bwrap exits 128+N for a child killed by signal N
-    result = interpret(job, sup.events, returncode, stopped)
+    stack = stuck.as_traceback(sup.stack, scratch / "solution") if sup.stack else ""
+    result = interpret(job, sup.events, returncode, stopped, stack)
     result.duration_s = round(elapsed, 3)
     result.exit_code = returncode
     result.output_tail = tail
@@ -403,8 +447,9 @@ def _tail(path: Path, limit: int = 3000) -> str:
 
 
 def interpret(job: Job, events: list[dict[str, Any]], returncode: int | None,
-              stopped: str | None) -> GradeResult:
-    """Turn the child's events and how it ended into a GradeResult."""
+              stopped: str | None, stack: str = "") -> GradeResult:
+    """Turn the child's events and how it ended into a GradeResult; `stack` is where the
+    child was when it was stopped, as traceback text."""
     collected: list[str] = []
     cases: dict[str, CaseResult] = {}
     metrics: list[Metric] = []
@@ -439,7 +484,7 @@ def interpret(job: Job, events: list[dict[str, Any]], returncode: int | None,
     finished = "finish" in by_kind
     death = _death_message(job, stopped, returncode, finished)
     if death and running:
-        cases[running] = CaseResult(running, Outcome.ERROR, message=death)
+        cases[running] = CaseResult(running, Outcome.ERROR, message=death, details=stack)
     ordered = [cases.get(n) or CaseResult(n, Outcome.NOT_RUN) for n in collected]
     ordered += [c for n, c in cases.items() if n not in collected]
     result = GradeResult(job.challenge_id, Verdict.PASSED, "", ordered, metrics,
@@ -449,7 +494,9 @@ def interpret(job: Job, events: list[dict[str, Any]], returncode: int | None,
     if "tampered" in by_kind:  # first: a forged or patched run says nothing else reliably
         result.verdict, result.message = Verdict.ERROR, by_kind["tampered"][0]["message"]
     elif stopped == "timeout":
-        result.verdict, result.message = Verdict.TIMEOUT, death + where
+        place = learner_frames(stack)
+        at = f"; your code was at {place[-1].where()}: {place[-1].code}" if place else ""
+        result.verdict, result.message = Verdict.TIMEOUT, death + where + at
     elif death:
         result.verdict, result.message = Verdict.CRASHED, death + where
     elif "collect_error" in by_kind:
@@ -501,11 +548,15 @@ def _verdict_from_cases(result: GradeResult, api_missing: list[dict[str, Any]],
     skipped = [c for c in cases if c.outcome == Outcome.SKIPPED]
     missing = sorted({n for e in api_missing for n in e.get("names", [])})
     if bad:
-        first = bad[0]
+        not_run = [c for c in bad if c.outcome == Outcome.NOT_RUN]
+        failed = [c for c in bad if c.outcome != Outcome.NOT_RUN]
+        first = (failed or bad)[0]
         result.verdict = Verdict.FAILED
         prefix = f"{module}.py does not define {', '.join(missing)}; " if missing else ""
-        result.message = (f"{prefix}{len(bad)} of {len(cases)} checks failed; first: "
-                          f"{first.name}: {first.message or first.outcome}")
+        counts = f"{len(failed)} of {len(cases)} checks failed" if failed else ""
+        if not_run:
+            counts += f"{', ' if counts else ''}{len(not_run)} not run"
+        result.message = f"{prefix}{counts}; first: {first.name}: {first.message or first.outcome}"
     elif not ran:
         result.verdict = Verdict.SKIPPED
         result.message = "nothing could run here: " + "; ".join(result.skip_reasons())

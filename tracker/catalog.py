@@ -33,6 +33,7 @@ class Challenge:
     api: tuple[str, ...]  # names the learner's module must define
     module: str = "solution"
     timeout_s: float = 60.0
+    check_timeout_s: float = 30.0  # one check's own budget: a loop is reported sooner
     memory_mb: int = 2048
     points: int = 10
     packages: tuple[str, ...] = ()  # import names the grader needs (skipped with reason if absent)
@@ -95,7 +96,9 @@ def load_challenge(folder: Path) -> Challenge:
         hints=tuple(hints),
         api=tuple(api),
         module=module,
-        timeout_s=f.number("timeout_s", 60.0, positive=True),
+        timeout_s=(timeout := f.number("timeout_s", 60.0, positive=True)),
+        # half the day's limit unless the day says otherwise: a check rarely needs more
+        check_timeout_s=min(f.number("check_timeout_s", timeout / 2, positive=True), timeout),
         memory_mb=f.int("memory_mb", 2048, minimum=64),
         points=f.int("points", 10, minimum=0),
         packages=tuple(packages),

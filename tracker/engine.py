@@ -80,7 +80,7 @@ def _peek_meta(db: Path, key: str) -> str | None:
     if not db.is_file():
         return None
     try:
-        with closing(sqlite3.connect(db, timeout=0.5)) as conn:
+        with closing(sqlite3.connect(db, timeout=5)) as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     except sqlite3.Error:
         return None
@@ -91,7 +91,8 @@ def job_for(ch: Challenge, folder: Path, limits_scale: float = 1.0):
     """The grading job for challenge `ch` against the solution in `folder`."""
     from graders.runner import Job, Limits
 
-    limits = Limits(timeout_s=ch.timeout_s * limits_scale, memory_mb=ch.memory_mb)
+    limits = Limits(timeout_s=ch.timeout_s * limits_scale, memory_mb=ch.memory_mb,
+                    check_timeout_s=ch.check_timeout_s * limits_scale)
     return Job(challenge_id=ch.id, challenge_dir=ch.path, solution_dir=folder,
                module=ch.module, api=ch.api, limits=limits)
 
@@ -149,7 +150,9 @@ class Tracker:
         return plans[plan_id]
 
     def resolve(self, text: str) -> Target:
-        plan = self.plan
+        # the plan as progress.db names it, read without opening the store: a grade's child
+        # then starts before sqlmodel is imported, and the import overlaps the grading
+        plan = self.plan if self._store is not None else self.quick_plan()
         day = plan.resolve(text)
         return Target(plan, day, self.catalog.get(day.challenge))
 
@@ -199,9 +202,11 @@ class Tracker:
 
     def grade(self, text: str, *, solution: Path | None = None, record: bool | None = None,
               commit: bool = True, on_event: Callable[[dict], None] | None = None,
-              limits_scale: float = 1.0) -> GradeOutcome:
+              limits_scale: float = 1.0,
+              cancel: threading.Event | None = None) -> GradeOutcome:
         """Grade a day. With `solution`, grade that folder instead (reviewers, CI); such a
-        grade is not the learner's progress, so by default it is not recorded."""
+        grade is not the learner's progress, so by default it is not recorded. Setting
+        `cancel` stops the grade at once: graders.runner.Cancelled, nothing recorded."""
         if record is None:
             record = solution is None
         from graders.runner import grade
@@ -233,7 +238,7 @@ class Tracker:
             modified.extend(course_changes(self.ws.root, ch.id))), daemon=True)
         if record:
             warm.start()
-        result = grade(job, on_event=on_event)
+        result = grade(job, on_event=on_event, cancel=cancel)
         outcome = GradeOutcome(target, result)
         if not record:
             return outcome

@@ -10,7 +10,7 @@ import uuid
 import psutil
 import pytest
 
-from graders.results import Outcome, Verdict
+from graders.results import Outcome, Verdict, learner_frames
 from graders.runner import Job, Limits, grade
 
 LIMITS = Limits(timeout_s=3, memory_mb=400)
@@ -76,6 +76,38 @@ def test_an_endless_loop_times_out_within_the_limit(run):
     assert "stopped after 3 s" in result.message and "test_small_integers" in result.message
     assert result.cases[0].outcome == Outcome.ERROR
     assert result.cases[1].outcome == Outcome.NOT_RUN
+
+
+LOOPS_ON_POSITIVES = ("def add(a, b):\n    if a > 0:\n        while True:\n"
+                      "            a = a + 1\n    return a + b\n")
+
+
+def test_a_check_that_loops_fails_after_its_own_budget_and_the_grade_ends_there(run):
+    start = time.monotonic()
+    result = run(LOOPS_ON_POSITIVES, limits=Limits(timeout_s=30, check_timeout_s=1.5))
+    assert time.monotonic() - start < 15, "the loop was not stopped by the check's budget"
+    assert result.verdict == Verdict.FAILED
+    looping, after = result.cases
+    assert looping.outcome == Outcome.FAILED
+    assert after.outcome == Outcome.NOT_RUN  # it would most likely loop too: not waited for
+    assert looping.message.startswith("the check took longer than its time budget of 1.5 s")
+    # where the learner's code was: inside the loop (its head or its body)
+    [frame] = learner_frames(looping.details)
+    assert (frame.file, frame.function, frame.line) in {("solution.py", "add", 3),
+                                                         ("solution.py", "add", 4)}
+
+
+def test_a_loop_the_budget_cannot_stop_is_killed_with_where_it_was(run):
+    # a solution that silences the alarm runs into the day's limit; the stack dump taken
+    # before the kill still says where it was
+    source = ("import signal\n\n\ndef add(a, b):\n"
+              "    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+              "    while True:\n        a = a + 1\n")
+    result = run(source, limits=Limits(timeout_s=3, check_timeout_s=1))
+    assert result.verdict == Verdict.TIMEOUT
+    assert "; your code was at solution.py:" in result.message, result.message
+    assert learner_frames(result.cases[0].details)[-1].where() in {"solution.py:6 in add",
+                                                                   "solution.py:7 in add"}
 
 
 @pytest.mark.parametrize("source,needle", [

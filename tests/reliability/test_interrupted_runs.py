@@ -156,6 +156,23 @@ def test_ctrl_c_stops_the_grade_cleanly(workspace, write_solution):
         assert integrity(workspace) == "ok"
 
 
+@pytest.mark.parametrize("after_s", [0.2, 0.4, 0.8, 1.5])
+def test_ctrl_c_at_any_moment_exits_130_with_one_line(workspace, write_solution, after_s):
+    """Start-up (imports), the child's start, its run: whenever Ctrl-C comes, one line,
+    exit code 130, no traceback, and no attempt recorded for a grade that never ended."""
+    write_solution("add", LOOP)
+    proc = mltrack(workspace, "grade", "day1")
+    time.sleep(after_s)
+    started = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, err.strip().splitlines()[-1:]) == (130, ["error: interrupted"]), err
+    assert "Traceback" not in err
+    assert all(gone(c) for c in started)
+    if workspace.db_path.exists():
+        assert integrity(workspace) == "ok" and attempts(workspace) == 0
+
+
 def test_the_scratch_copy_of_a_killed_grade_is_cleared_by_the_next(workspace, write_solution):
     write_solution("add", LOOP)
     proc = mltrack(workspace, "grade", "day1")

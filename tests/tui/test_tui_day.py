@@ -206,6 +206,43 @@ async def test_quitting_mid_grade_asks_first_then_stops_the_grade(course, make_a
     assert app.tracker.store.attempts("add") == []  # a stopped grade is not an attempt
 
 
+LOOP = "def add(a, b):\n    while True:\n        a = a + 1\n"
+
+
+async def test_x_stops_a_running_grade_at_once_and_records_nothing(course, make_app):
+    import psutil
+
+    app = make_app(course)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _open_day1(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        _solution(course).write_text(LOOP)
+        await pilot.press("g")
+        await wait_until(pilot, lambda: app.grading.current != "")
+        assert "Stop grade" in _footer_keys(app)
+        grading = [p for p in psutil.Process().children(recursive=True)
+                   if "graders.child" in " ".join(p.cmdline())]
+        assert grading, "the grade's child process is running"
+        started = asyncio.get_running_loop().time()
+        await pilot.press("x")
+        await wait_until(pilot, lambda: app.grading.finished)
+        # the day's limit is 10 s; the stop is at once
+        assert asyncio.get_running_loop().time() - started < 5
+        assert app.grading.cancelled and app.grading.outcome is None
+        assert "nothing was recorded" in list(app._notifications)[-1].message
+        await settle(pilot)
+        assert "Stop grade" not in _footer_keys(app)
+        assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in grading)
+    assert app.tracker.store.attempts("add") == []
+
+
+def _footer_keys(app) -> str:
+    """The descriptions the footer shows (bindings whose check_action is False are not)."""
+    return " ".join(b.binding.description for b in app.screen.active_bindings.values()
+                    if b.binding.show)
+
+
 async def test_benchmarks_show_against_their_targets_and_the_attempt_before(course, make_app):
     app = make_app(course)
     record(app.tracker, "add", 1, Verdict.FAILED, [("test_small_integers", Outcome.FAILED, "x")],

@@ -157,8 +157,13 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; Ctrl-C outside a command (while parsing, or once it has
+    returned) also ends with one line and exit code 130."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        raise SystemExit(130) from None
 
 
 def _print_error(message: str) -> None:

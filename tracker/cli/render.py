@@ -46,9 +46,10 @@ def grade_outcome(outcome, *, verbose: bool = False) -> None:
     if passed and not verbose:
         console.print(f"  {OUTCOME_MARK['passed']} {len(passed)} "
                       f"check{'s' if len(passed) != 1 else ''} passed")
+    not_run = [c for c in r.cases if str(c.outcome) == "not-run"]
     shown_frames: list = []
     for c in r.cases:
-        if str(c.outcome) == "passed" and not verbose:
+        if str(c.outcome) in ("passed", "not-run") and not verbose:
             continue
         line = f"  {OUTCOME_MARK.get(str(c.outcome), '?')} {escape(c.name)}"
         if c.message:
@@ -56,6 +57,9 @@ def grade_outcome(outcome, *, verbose: bool = False) -> None:
         console.print(line)
         if str(c.outcome) in ("failed", "error") and c.details:
             shown_frames = _failure_place(c.details, shown_frames, verbose)
+    if not_run and not verbose:
+        console.print(f"  {OUTCOME_MARK['not-run']} {len(not_run)} "
+                      f"check{'s' if len(not_run) != 1 else ''} not run (grading stopped above)")
     if shown_frames and not verbose:
         console.print("  [dim](the grader's own frames are hidden: `mltrack grade -v` shows the "
                       "full tracebacks)[/]")

@@ -37,6 +37,7 @@ class MltrackApp(App[None]):
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("p", "switch_plan", "Plans"),
         Binding("H", "hardware", "Hardware", key_display="H"),
+        Binding("x", "stop_grade", "Stop grade"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -168,11 +169,18 @@ class MltrackApp(App[None]):
             self.call_from_thread(self._grade_event, run, event)
 
         def work():
-            return self.tracker.grade(label, on_event=on_event, commit=self.settings.commit)
+            from graders.runner import Cancelled
+
+            try:  # run.cancel kills the child tree within one poll; nothing is recorded
+                return self.tracker.grade(label, on_event=on_event, commit=self.settings.commit,
+                                          cancel=run.cancel)
+            except Cancelled:
+                raise GradeCancelled(label) from None
 
         def done(outcome) -> None:
             run.outcome = outcome
             self.grade_changed.publish(run)
+            self.refresh_bindings()  # the footer's "Stop grade" goes
             r = outcome.result
             severity = {"passed": "information", "inconclusive": "warning",
                         "skipped": "warning"}.get(str(r.verdict), "error")
@@ -187,8 +195,10 @@ class MltrackApp(App[None]):
                 run.error = str(exc)
                 self.report_error(exc)
             self.grade_changed.publish(run)
+            self.refresh_bindings()
 
         self.grade_changed.publish(run)
+        self.refresh_bindings()  # the footer shows "Stop grade" while it runs
         self.in_thread(work, done, failed=failed, group="grade")
         return run
 
@@ -224,6 +234,8 @@ class MltrackApp(App[None]):
             return self.plan_count > 1 and isinstance(self.screen, PlanScreen)
         if action == "hardware":
             return self.hardware_probe() is not None and not modal
+        if action == "stop_grade":  # in the footer only while a grade runs
+            return self.grading is not None and not self.grading.finished
         return True
 
     def action_help(self) -> None:
@@ -258,8 +270,14 @@ class MltrackApp(App[None]):
                             severity="warning", timeout=3)
                 self.set_timer(3, self._disarm_quit)
                 return
-            run.cancel.set()  # the grade stops at its next event; nothing is recorded
+            run.cancel.set()  # the child tree is killed at once; nothing is recorded
         self.exit()
+
+    def action_stop_grade(self) -> None:
+        run = self.grading
+        if run is not None and not run.finished:
+            run.cancel.set()
+            self.notify(f"stopped grading {run.label}: nothing was recorded", timeout=3)
 
     def _disarm_quit(self) -> None:
         self._quit_armed = False

@@ -17,6 +17,7 @@ from tracker.tui.widgets.filter_bar import PLACEHOLDER
 EXPLAIN = {
     "switch_plan": "choose the plan to follow (with more than one plan)",
     "hardware": "this machine's hardware (class, CPU, GPUs, board)",
+    "stop_grade": "stop the running grade at once (nothing is recorded)",
     "select": "open the highlighted day",
     "filter": "filter days: words, #tag, is:status, a day number",
     "next_day": "jump to the day to do next",
