@@ -50,16 +50,20 @@ def hardware_report(ws: Workspace | None, *, calibrate: bool = True,
     return report
 
 
-def latest_by_day(tracker) -> dict[str, list[dict[str, Any]]]:
-    """{day label: the benchmark figures of that day's newest attempt that ran any}."""
-    from tracker.store.benchstore import bench_summary, latest_benches
+def latest_by_day(tracker, summaries: dict[str, list[dict[str, Any]]] | None = None
+                  ) -> dict[str, list[dict[str, Any]]]:
+    """{day label: the benchmark figures of that day's newest attempt that ran any};
+    `summaries` ({challenge: figures}), if already read, saves opening the store."""
+    if summaries is None:
+        from tracker.store.benchstore import bench_summary, latest_benches
 
-    benches = latest_benches(tracker.store)
-    if not benches:
+        summaries = {cid: [bench_summary(r) for r in rows]
+                     for cid, rows in latest_benches(tracker.store).items()}
+    if not summaries:
         return {}
-    labels = {d.challenge: d.label for d in tracker.plan.challenge_days()}
-    return {labels.get(cid, cid): [bench_summary(r) for r in rows]
-            for cid, rows in benches.items()}
+    plan = tracker.plan if tracker._store is not None else tracker.quick_plan()
+    labels = {d.challenge: d.label for d in plan.challenge_days()}
+    return {labels.get(cid, cid): rows for cid, rows in summaries.items()}
 
 
 def grading_env(ws: Workspace) -> dict[str, str]:

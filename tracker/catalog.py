@@ -156,3 +156,17 @@ class Catalog:
         if cid not in self._cache:
             self._cache[cid] = load_challenge(self.root / cid)
         return self._cache[cid]
+
+    def points(self, cid: str) -> int | None:
+        """challenge.toml's `points` without loading the whole challenge (the status sums
+        them over every day); None when the file cannot be read."""
+        import tomllib
+
+        if cid in self._cache:
+            return self._cache[cid].points
+        try:
+            with (self.root / cid / "challenge.toml").open("rb") as f:
+                value = tomllib.load(f).get("points", 10)
+        except (OSError, tomllib.TOMLDecodeError):
+            return None
+        return value if isinstance(value, int) and value >= 0 else None

@@ -173,10 +173,10 @@ class Tracker:
     def now(self) -> datetime:
         return self.clock()
 
-    def rows(self, plan: Plan | None = None) -> list[DayRow]:
-        """Every row of the plan with its status."""
+    def rows(self, plan: Plan | None = None, states: dict | None = None) -> list[DayRow]:
+        """Every row of the plan with its status (`states`: the day states, if already read)."""
         plan = plan or self.plan
-        states = self.store.states()
+        states = self.store.states() if states is None else states
         rows = []
         for day in plan.days:
             state = states.get(day.challenge) if day.challenge else None

@@ -16,15 +16,19 @@ def status(json: Json = False) -> None:
     from tracker.benchmarks import latest_by_day
     from tracker.cli.hw import benchmarks_table
     from tracker.progress import completion, next_day, streak
+    from tracker.store.readout import Readout
 
     t = tracker()
-    plan = t.plan
-    rows = t.rows(plan)
+    # plain sqlite3 when the file is current; the Store (sqlmodel, migrations) otherwise
+    readout = Readout.read(t.ws.db_path)
+    plan = t.quick_plan() if readout else t.plan
+    rows = t.rows(plan, readout.states() if readout else None)
     done, total = completion(rows)
-    current = streak(t.store.activity_dates(), t.now().date())
+    current = streak((readout or t.store).activity_dates(), t.now().date())
     upcoming = next_day(plan, rows)
-    benchmarks = latest_by_day(t)  # the newest benchmark figures of each day
-    marked = t.store.days_done(plan.id)  # rest and reading days the learner marked done
+    # the newest benchmark figures of each day
+    benchmarks = latest_by_day(t, readout.latest_benches() if readout else None)
+    marked = (readout or t.store).days_done(plan.id)  # rest and reading days marked done
     if json:
         render.print_json({
             "plan": plan.id, "title": plan.title,
@@ -47,15 +51,12 @@ def status(json: Json = False) -> None:
 
 def points(t, rows) -> tuple[int, int]:
     """(earned, possible) points of the plan's graded days (challenge.toml's `points`)."""
-    from tracker.errors import MltrackError
-
     earned = possible = 0
     for row in rows:
         if not row.day.gradable:
             continue
-        try:
-            worth = t.catalog.get(row.day.challenge).points
-        except MltrackError:
+        worth = t.catalog.points(row.day.challenge)
+        if worth is None:
             continue
         possible += worth
         earned += worth if row.status == "passed" else 0
