@@ -39,6 +39,10 @@ def fitted(solution, X, n_components):
     for name in ("mean_", "components_", "explained_variance_", "explained_variance_ratio_",
                  "singular_values_", "n_components_"):
         assert hasattr(model, name), f"after fit, PCA has no attribute {name}"
+        values = getattr(model, name)
+        # named here, not as an oracle's LinAlgError several checks later
+        if not isinstance(values, str) and not np.all(np.isfinite(np.asarray(values, float))):
+            raise AssertionError(expect.non_finite(values, f"PCA.fit's {name}"))
     return model
 
 

@@ -100,8 +100,10 @@ def test_mean_ci_matches_scipy(solution, n, level, method):
     if not np.allclose([lo, hi], want, rtol=RTOL, atol=1e-12):
         why = diagnose_mean_ci(x, level, method, lo, hi)
         if why:
-            raise AssertionError(f"{label} is ({lo:.6g}, {hi:.6g}), expected "
-                                 f"({want[0]:.6g}, {want[1]:.6g}): {why}")
+            (lo_got, lo_want), (hi_got, hi_want) = (expect.distinct(lo, want[0]),
+                                                    expect.distinct(hi, want[1]))
+            raise AssertionError(f"{label} is ({lo_got}, {hi_got}), expected "
+                                 f"({lo_want}, {hi_want}): {why}")
     expect.close([lo, hi], want, what=label, rtol=RTOL, atol=1e-12,
                  oracle=f"scipy.stats.{method if method == 't' else 'norm'}.interval")
 
