@@ -27,7 +27,7 @@ from typing import Any
 import psutil
 
 import graders
-from graders import cgroup, child, integrity, sandbox, stuck
+from graders import cgroup, child, integrity, numba_cache, sandbox, stuck
 from graders.results import (
     BenchResult,
     CaseResult,
@@ -65,6 +65,7 @@ class Job:
     module: str = "solution"
     api: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    packages: tuple[str, ...] = ()  # import names the grader needs (challenge.toml)
     env: dict[str, str] = field(default_factory=dict)  # extra environment for the child
 
 
@@ -387,6 +388,8 @@ def _supervise(job: Job, scratch: Path, on_event: EventHandler,
     with (scratch / "stdout.log").open("wb") as out, (scratch / "stderr.log").open("wb") as err:
         env = _environment(job, scratch)
         env[integrity.KEY_VAR] = str(key_file)
+        if numba_cache.wanted(job.packages):  # umap-learn: compiled once per machine
+            env.update(numba_cache.copy_into(scratch / "tmp"))
         # the child's end of a pipe whose write end only this process holds: end of file
         # there tells the child that mltrack is gone, across the sandbox's namespaces
         lifeline, holder = os.pipe()

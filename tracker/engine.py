@@ -94,7 +94,7 @@ def job_for(ch: Challenge, folder: Path, limits_scale: float = 1.0):
     limits = Limits(timeout_s=ch.timeout_s * limits_scale, memory_mb=ch.memory_mb,
                     check_timeout_s=ch.check_timeout_s * limits_scale)
     return Job(challenge_id=ch.id, challenge_dir=ch.path, solution_dir=folder,
-               module=ch.module, api=ch.api, limits=limits)
+               module=ch.module, api=ch.api, limits=limits, packages=ch.packages)
 
 
 class Tracker:
