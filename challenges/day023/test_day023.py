@@ -148,6 +148,10 @@ def test_tsne_embedding_is_seeded(solution, no_library_shortcuts):
     b = expect.array(solution.tsne_embedding(X.copy(), random_state=4), "tsne_embedding")
     assert a.shape == (80, 2), f"tsne_embedding returned shape {a.shape}, expected (80, 2)"
     assert np.array_equal(a, b), "tsne_embedding with the same random_state must be reproducible"
+    c = expect.array(solution.tsne_embedding(X.copy(), random_state=5), "tsne_embedding")
+    assert not np.array_equal(a, c), (
+        "tsne_embedding gave the same embedding for random_state=4 and 5: the initial "
+        "positions must come from a generator seeded with random_state, not a fixed seed")
 
 
 # ---- the comparison table --------------------------------------------------------------
