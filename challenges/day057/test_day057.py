@@ -108,6 +108,7 @@ def students(solution, teacher, data):
     init = DigitsCNN(*STUDENT)
     before = {k: v.clone() for k, v in teacher.state_dict().items()}
     calls = {"n": 0, "training": 0, "with_grad": 0}
+    teacher.train()  # given in training mode: "do not change the teacher" includes its mode
     mode = teacher.training
 
     def count(module, args, output):
@@ -125,11 +126,13 @@ def students(solution, teacher, data):
     finally:
         hook.remove()
     after = teacher.state_dict()
+    mode_changed = teacher.training != mode
+    teacher.eval()  # as the other checks use it
     return {"label_only": label_only, "distilled": distilled,
             "teacher_calls": calls["n"] - calls_without, "teacher_training": calls["training"],
             "teacher_with_grad": calls["with_grad"],
             "teacher_changed": any(not torch.equal(before[k], after[k]) for k in before),
-            "teacher_mode_changed": teacher.training != mode}
+            "teacher_mode_changed": mode_changed}
 
 
 def test_the_teacher_is_consulted_and_left_alone(students):

@@ -22,6 +22,7 @@ def train_student(student: nn.Module, x, y, teacher=None, T=4.0, alpha=0.9, epoc
                   lr=5e-3, batch_size=32, seed=0) -> nn.Module:
     if teacher is None:
         return train(student, x, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
+    was_training = teacher.training
     teacher.eval()
 
     def loss_fn(logits, y_batch, x_batch):
@@ -29,5 +30,8 @@ def train_student(student: nn.Module, x, y, teacher=None, T=4.0, alpha=0.9, epoc
             t = teacher(x_batch)  # the teacher sees the same (shuffled) batch as the student
         return kd_loss(logits, t, y_batch, T, alpha)
 
-    return train(student, x, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                 loss_fn=loss_fn)
+    try:
+        return train(student, x, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                     loss_fn=loss_fn)
+    finally:
+        teacher.train(was_training)  # the caller's teacher, as it was given
