@@ -56,16 +56,18 @@ def build_mlp(arch: dict):
     return nn.Sequential(*layers)
 
 
-def train_and_score(arch: dict, seed: int = SEED) -> tuple[float, float]:
-    """Train `arch` for real: (validation accuracy, test accuracy)."""
+def train_and_score(arch: dict, seed: int = SEED, *, build=None,
+                    epochs: int = EPOCHS) -> tuple[float, float]:
+    """Train `build(arch)` (default: the MLP) for real: (validation accuracy, test
+    accuracy), on the first FIT_SIZE training images, the rest of them for validation."""
     import torch
 
     from graders.data.digits_cnn import accuracy, load_digits_images, train
 
     d = load_digits_images()
     torch.manual_seed(seed)
-    model = build_mlp(arch)
-    train(model, d.x_train[:FIT_SIZE], d.y_train[:FIT_SIZE], epochs=EPOCHS, lr=arch["lr"],
+    model = (build or build_mlp)(arch)
+    train(model, d.x_train[:FIT_SIZE], d.y_train[:FIT_SIZE], epochs=epochs, lr=arch["lr"],
           seed=seed)
     return (accuracy(model, d.x_train[FIT_SIZE:], d.y_train[FIT_SIZE:]),
             accuracy(model, d.x_test, d.y_test))

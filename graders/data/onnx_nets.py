@@ -75,7 +75,7 @@ def unfused_graph(seed: int = NET_SEED):
     MatMul → Add → Relu → MatMul → Add (13 nodes; dropout is gone at inference). Input
     "input" (batch, 1, 8, 8) float32, output "logits" (batch, 10). Returns an onnx.ModelProto
     that computes what the torch net computes (within float32 rounding)."""
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     net = make_net(seed).eval()
     sd = {k: v.detach().numpy() for k, v in net.state_dict().items()}
@@ -112,10 +112,17 @@ def unfused_graph(seed: int = NET_SEED):
         if fc == "fc1":
             nodes.append(helper.make_node("Relu", [out], ["fc1_relu"], name="relu3"))
             x = "fc1_relu"
+    return _model(nodes, inits, "bn_digits_net", ["batch", 1, 8, 8], [("logits", ["batch", 10])])
+
+
+def _model(nodes, inits, name: str, input_shape: list, outputs: list[tuple[str, list]]):
+    """An opset-17, IR-8 model of `nodes` with float input "input" and float `outputs`."""
+    from onnx import TensorProto, helper  # onnx only where a grader builds these graphs
+
     graph = helper.make_graph(
-        nodes, "bn_digits_net",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, 8, 8])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 10])], inits)
+        nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, input_shape)],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n, shape in outputs],
+        inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                               producer_name="graders.data.onnx_nets")
     model.ir_version = 8
@@ -134,7 +141,7 @@ def tricky_graph(seed: int = 1):
     5. MatMul on a rank-3 tensor (batch, 2, 4) → Add(bias): NOT fusable (Gemm is 2-D only).
     """
     import numpy as np
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     rng = np.random.default_rng(seed)
     inits = []
@@ -174,14 +181,7 @@ def tricky_graph(seed: int = 1):
         node("Add", ["m3", init("b3", 3)], ["y3"], name="add3"),
         node("Flatten", ["y3"], ["out"], name="flatten_out", axis=1),
     ]
-    graph = helper.make_graph(
-        nodes, "fusion_traps",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 2, 6, 6])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", 6])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                              producer_name="graders.data.onnx_nets")
-    model.ir_version = 8
-    return model
+    return _model(nodes, inits, "fusion_traps", ["batch", 2, 6, 6], [("out", ["batch", 6])])
 
 
 def consumer_graph(seed: int = 2):
@@ -198,7 +198,7 @@ def consumer_graph(seed: int = 2):
     Outputs "out" (batch, 5), "c_conv" (batch, 3, 4, 4) and "r" (batch, 5).
     """
     import numpy as np
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     rng = np.random.default_rng(seed)
     inits = []
@@ -228,13 +228,5 @@ def consumer_graph(seed: int = 2):
         node("Add", ["pq", "s_out"], ["u"], name="merge1"),
         node("Add", ["u", "r_out"], ["out"], name="merge2"),
     ]
-    graph = helper.make_graph(
-        nodes, "consumer_traps",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 4, 4])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", 5]),
-         helper.make_tensor_value_info("c_conv", TensorProto.FLOAT, ["batch", 3, 4, 4]),
-         helper.make_tensor_value_info("r", TensorProto.FLOAT, ["batch", 5])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                              producer_name="graders.data.onnx_nets")
-    model.ir_version = 8
-    return model
+    return _model(nodes, inits, "consumer_traps", ["batch", 3, 4, 4],
+                  [("out", ["batch", 5]), ("c_conv", ["batch", 3, 4, 4]), ("r", ["batch", 5])])
