@@ -157,18 +157,31 @@ def test_tsne_embedding_is_seeded(solution, no_library_shortcuts):
 # ---- the comparison table --------------------------------------------------------------
 
 
+# Not compare's default (0): a compare that ignores its random_state shows.
+SEED = 1
+
+
 @pytest.fixture(scope="module")
 def table(solution):
     need_umap()
     X, y = digits()
     mp = pytest.MonkeyPatch()
+    tsne_seeds = []
     try:
         from sklearn.manifold import TSNE
 
         for name in ("fit", "fit_transform", "_fit"):
             mp.setattr(TSNE, name, _refuse_tsne)
+        # Records the seed compare passes when it calls tsne_embedding by name, as the spec says.
+        own_tsne = solution.tsne_embedding
+
+        def recording_tsne(*args, **kwargs):
+            tsne_seeds.append(args[2] if len(args) > 2 else kwargs.get("random_state", 0))
+            return own_tsne(*args, **kwargs)
+
+        mp.setattr(solution, "tsne_embedding", recording_tsne)
         with forbid.calls("sklearn.manifold.trustworthiness"):
-            result = solution.compare(X.copy(), y.copy(), random_state=0)
+            result = solution.compare(X.copy(), y.copy(), random_state=SEED)
     finally:
         mp.undo()
     assert isinstance(result, dict) and set(result) == {"umap", "tsne"}, (
@@ -177,7 +190,7 @@ def table(solution):
         want = {"embedding", "trustworthiness", "knn_accuracy", "seconds"}
         assert isinstance(row, dict) and set(row) >= want, (
             f"compare()['{method}'] must be a dict with keys {sorted(want)}, got {_keys(row)}")
-    return X, y, result
+    return X, y, result, tsne_seeds
 
 
 def _refuse_tsne(*_args, **_kwargs):
@@ -193,7 +206,7 @@ def _keys(value):
 def test_compare_scores_are_the_scores_of_its_embeddings(table, method, record_metric):
     from sklearn.manifold import trustworthiness as oracle_trust
 
-    X, y, result = table
+    X, y, result, _ = table
     row = result[method]
     Y = expect.array(row["embedding"], f"compare()['{method}']['embedding']")
     assert Y.shape == (N, 2) and np.all(np.isfinite(Y)), (
@@ -211,18 +224,27 @@ def test_compare_scores_are_the_scores_of_its_embeddings(table, method, record_m
     assert float(row["seconds"]) > 0, f"{method} seconds must be the measured wall time (> 0)"
 
 
+def test_compare_passes_its_random_state_to_tsne(table):
+    # recorded only where compare calls tsne_embedding by name; UMAP's seed is checked below
+    seeds = table[3]
+    assert all(seed == SEED for seed in seeds), (
+        f"compare(X, labels, random_state={SEED}) called tsne_embedding with random_state "
+        f"{seeds}: pass compare's random_state through")
+
+
 def test_compare_umap_is_umap_learn(table):
-    X, _, result = table
-    want = library_umap(X, n_neighbors=15, min_dist=0.1, random_state=0)
+    X, _, result, _ = table
+    want = library_umap(X, n_neighbors=15, min_dist=0.1, random_state=SEED)
     got = expect.array(result["umap"]["embedding"], "compare()['umap']['embedding']")
     assert got.shape == want.shape and np.allclose(got, want, atol=1e-5), (
-        "compare()['umap'] is not umap.UMAP(n_neighbors=15, min_dist=0.1, random_state=0) of X: "
-        "use umap-learn with the default parameters of umap_embedding and pass random_state")
+        f"compare(X, labels, random_state={SEED})['umap'] is not umap.UMAP(n_neighbors=15, "
+        f"min_dist=0.1, random_state={SEED}) of X: use umap-learn with the default parameters "
+        "of umap_embedding and pass compare's random_state through")
 
 
 @pytest.mark.parametrize("method", ["umap", "tsne"])
 def test_both_embeddings_keep_digit_neighbourhoods(table, method):
-    X, y, result = table
+    X, y, result, _ = table
     from sklearn.manifold import trustworthiness as oracle_trust
 
     Y = np.asarray(result[method]["embedding"], dtype=float)

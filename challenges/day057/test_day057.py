@@ -126,13 +126,25 @@ def students(solution, teacher, data):
     finally:
         hook.remove()
     after = teacher.state_dict()
+    # recorded now: the accuracy checks below may switch modes themselves
+    returned = {name: (type(m).__name__, getattr(m, "training", None))
+                for name, m in (("label-only", label_only), ("distilled", distilled))}
     mode_changed = teacher.training != mode
     teacher.eval()  # as the other checks use it
     return {"label_only": label_only, "distilled": distilled,
             "teacher_calls": calls["n"] - calls_without, "teacher_training": calls["training"],
             "teacher_with_grad": calls["with_grad"],
             "teacher_changed": any(not torch.equal(before[k], after[k]) for k in before),
-            "teacher_mode_changed": mode_changed}
+            "teacher_mode_changed": mode_changed, "returned": returned}
+
+
+def test_train_student_returns_the_student_in_eval_mode(students):
+    for name, (kind, training) in students["returned"].items():
+        assert training is not None, (
+            f"train_student ({name}) returned a {kind}: return the trained student module")
+        assert not training, (
+            f"train_student ({name}) returned the student in training mode: return it in eval "
+            "mode (student.eval())")
 
 
 def test_the_teacher_is_consulted_and_left_alone(students):
@@ -147,6 +159,29 @@ def test_the_teacher_is_consulted_and_left_alone(students):
         "under torch.no_grad()")
     assert not students["teacher_mode_changed"], (
         "train_student changed the teacher's train/eval mode: leave the teacher as it was")
+
+
+@pytest.mark.parametrize("with_teacher", [False, True], ids=["label-only", "distilled"])
+def test_train_student_follows_its_seed(solution, teacher, data, with_teacher):
+    # one epoch each: the seed orders the shuffled batches, so it shows in the weights
+    _, x, y = data
+    torch.manual_seed(0)
+    init = DigitsCNN(*STUDENT)
+    kwargs = {"teacher": teacher if with_teacher else None, "epochs": 1}
+    runs = {}
+    for key, seed in (("a", 3), ("b", 3), ("c", 4)):
+        torch.manual_seed(1 if key == "b" else 0)  # the global RNG must not matter
+        student = copy.deepcopy(init)
+        solution.train_student(student, x.clone(), y.clone(), seed=seed, **kwargs)
+        runs[key] = student.state_dict()
+    teacher.eval()  # as the other checks use it
+    name = "with a teacher" if with_teacher else "without a teacher"
+    assert all(torch.equal(runs["a"][k], runs["b"][k]) for k in runs["a"]), (
+        f"train_student {name}, seed=3 twice, gave different weights: seed the shuffling "
+        "with `seed`, not with the global RNG")
+    assert not all(torch.equal(runs["a"][k], runs["c"][k]) for k in runs["a"]), (
+        f"train_student {name} gave the same weights for seed=3 and seed=4: pass `seed` on "
+        "to the shuffling (train(..., seed=seed))")
 
 
 def test_distilled_student_beats_label_only_student(students, teacher, data, record_metric):

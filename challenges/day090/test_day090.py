@@ -204,6 +204,43 @@ def test_augment_draws_per_image_and_per_call(solution):
         "of a SimCLR pair must differ")
 
 
+def step_views(solution, calls=8, n=32, size=16):
+    """Per call: each view's orientation (+1 bright left, -1 bright right, 0 flat) and the
+    width of its bright part in pixels (read after undoing a flip), for n copies of an image
+    that is bright on its left half and dark on its right, grey in every channel."""
+    x = torch.full((n, 3, size, size), 0.2)
+    x[..., : size // 2] = 0.8
+    g, out = gen(21), []
+    for _ in range(calls):
+        cols = solution.augment(x.clone(), g).mean(dim=(1, 2))  # (n, size) column profiles
+        sign = torch.sign(cols[:, : size // 2].mean(1) - cols[:, size // 2:].mean(1))
+        cols = torch.where(sign[:, None] < 0, cols.flip(1), cols)
+        low, high = cols.min(1, keepdim=True).values, cols.max(1, keepdim=True).values
+        width = ((cols - low) / (high - low).clamp_min(1e-6)).sum(1)
+        out.append((sign.tolist(), width[sign != 0]))
+    return out
+
+
+def batch_wide_crop_or_flip(solution) -> str:
+    """What augment draws once per call ('' if nothing): a crop or flip drawn once per call
+    varies between calls but not within one."""
+    views = step_views(solution)
+    signs = [{s for s in call if s} for call, _ in views]
+    if all(len(c) == 1 for c in signs) and len(set().union(*signs)) == 2:
+        return ("augment flips all images of a call the same way (the flip changes between "
+                "calls only): draw the flip per image")
+    spread = [float(w.max() - w.min()) if len(w) else 0.0 for _, w in views]
+    if max(spread) < 0.5 and len({round(float(w.mean()), 1) for _, w in views if len(w)}) > 1:
+        return ("augment crops all images of a call the same way (the crop changes between "
+                "calls only): draw the crop per image")
+    return ""
+
+
+def test_augment_crops_and_flips_per_image(solution):
+    why = batch_wide_crop_or_flip(solution)
+    assert not why, why
+
+
 def test_augment_reorders_colours(solution):
     # a flat image of three distinct channel values: the order of the channel means in a
     # view is the channel order the colour distortion produced (contrast and brightness
@@ -359,6 +396,8 @@ def unsound_parts(solution) -> str:
         orders = {tuple(torch.argsort(m, stable=True).tolist()) for m in means}
         if len(orders) < 4 or min(spans) < 0.1:
             problems.append("augment's colour distortion is too weak")
+        if batch_wide_crop_or_flip(solution):
+            problems.append("augment draws its crop or flip once per call")
     except Exception as e:  # noqa: BLE001
         problems.append(f"augment raised {type(e).__name__}")
     return "; ".join(problems)
