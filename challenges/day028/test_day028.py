@@ -148,6 +148,15 @@ def test_binary_average_and_pos_label(solution):
               pos_label="spam")
     check_prf(solution, np.zeros(6, int), np.array([0, 0, 0, 1, 0, 0]),
               "no positive in y_true", average="binary", zero_division=1.0)
+    for zero_division in (0.0, 1.0):
+        try:
+            check_prf(solution, np.zeros(4, int), np.zeros(4, int),
+                      "one label only, pos_label=1 absent", average="binary",
+                      zero_division=zero_division)
+        except ValueError as exc:
+            pytest.fail(f"one label only (all 0) with pos_label=1 raised ValueError({exc}); "
+                        "with a single distinct label an absent pos_label is scored by the "
+                        "zero-division rules, as scikit-learn does", pytrace=False)
 
 
 def test_binary_average_on_three_classes_raises(solution):
@@ -158,6 +167,11 @@ def test_binary_average_on_three_classes_raises(solution):
                                                                    average="binary"),
                   what="precision_recall_f1(average='binary')",
                   why="a third label that only y_pred holds (count both y_true and y_pred)")
+    expect.raises(ValueError, lambda: solution.precision_recall_f1([0, 1, 0], [0, 0, 1],
+                                                                   average="binary",
+                                                                   pos_label=2),
+                  what="precision_recall_f1(average='binary', pos_label=2)",
+                  why="pos_label=2 is neither of the two labels 0 and 1")
 
 
 @pytest.mark.parametrize("average", ["samples", "Macro", "mean"])

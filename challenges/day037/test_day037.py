@@ -205,6 +205,30 @@ def test_saturation_keeps_each_pixels_grey_level(solution):
     _factors(solution, "saturation", fit)
 
 
+def test_contrast_blends_with_the_grey_level_after_brightness(solution):
+    # brightness then contrast, no clipping in this range: out = fc·fb·x + (1 − fc)·fb·m with
+    # m the mean grey of x, so each output gives back both factors, and both must lie in
+    # [0.6, 1.4]. A contrast around the mean grey taken before brightness fits the same line
+    # with factors that, over the draws, leave that range
+    x = image((3, 6, 6), low=0.35, high=0.5, seed=16)
+    m = float(gray(x).mean())
+    rng = np.random.default_rng(17)
+    for _ in range(DRAWS):
+        out = np.asarray(solution.color_jitter(x, rng, brightness=0.4, contrast=0.4),
+                         dtype=np.float64)
+        d = x.astype(np.float64) - x.mean()
+        a = float(np.sum(d * (out - out.mean())) / np.sum(d * d))
+        b = float(out.mean() - a * x.mean())
+        fb = a + b / m
+        fc = a / fb
+        if not (0.6 - 1e-4 <= fb <= 1.4 + 1e-4 and 0.6 - 1e-4 <= fc <= 1.4 + 1e-4):
+            pytest.fail(
+                "brightness then contrast: the output implies a brightness factor "
+                f"{fb:.3f} and a contrast factor {fc:.3f}, outside [0.6, 1.4]. Contrast "
+                "blends with the mean grey level of the image as brightness left it, not "
+                "of the input", pytrace=False)
+
+
 def test_every_random_choice_comes_from_the_given_rng(solution):
     x = image((3, 32, 32), seed=12)
     calls = [

@@ -43,6 +43,8 @@ def precision_recall_f1(y_true, y_pred, average=None, labels=None, pos_label=1,
         present = _labels(y_true, y_pred, None)
         if len(present) > 2:
             raise ValueError(f"average='binary' needs two classes, found {len(present)}")
+        if len(present) == 2 and pos_label not in present:
+            raise ValueError(f"pos_label={pos_label!r} is not one of the labels {present}")
         labels = [pos_label]
     labels = _labels(y_true, y_pred, labels)
     C = confusion_matrix(y_true, y_pred, labels=labels)
