@@ -18,6 +18,9 @@ fallback for classes not listed, scaled by this machine's calibration score:
     by_class = { x86-cpu = 20, rpi5 = 90 }
     fallback = 25                # the bound on a machine of calibration score 1.0; elsewhere
                                  # latency / score, throughput * score (memory: not scaled)
+
+A target measured only on some hardware names it: `needs = "nvidia-gpu"` (a name that
+`hardware.detect.available` knows). Elsewhere its check is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ class TargetSpec:
     fallback: float | None = None
     unit: str = ""
     note: str = ""
+    needs: str = ""  # the hardware the measurement runs on ("": any machine)
 
     @property
     def relative(self) -> bool:
@@ -117,7 +121,7 @@ class TargetSpec:
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "kind": self.kind, "bound": self.bound,
                 "by_class": dict(self.by_class), "fallback": self.fallback, "unit": self.unit,
-                "note": self.note}
+                "note": self.note, "needs": self.needs}
 
 
 def parse_targets(tables: list[Fields], known_classes: set[str] | None = None
@@ -153,13 +157,14 @@ def _parse_one(f: Fields, known: set[str]) -> TargetSpec:
         raise f.fail("unit", f"must be one of {', '.join(_UNITS[kind])} for {kind} "
                              f"(got {unit!r})")
     note = f.str("note", "")
+    needs = f.str("needs", "")
     if relative:
         if "by_class" in f.data or "fallback" in f.data:
             name = "by_class" if "by_class" in f.data else "fallback"
             raise f.fail(name, f"does not apply: a {kind} target is relative "
                                "(the same on every machine); give `" + key + "`")
         bound = f.number(key, positive=True)
-        spec = TargetSpec(metric, kind, bound=bound, unit=unit, note=note)
+        spec = TargetSpec(metric, kind, bound=bound, unit=unit, note=note, needs=needs)
     else:
         if key in f.data:
             raise f.fail(key, f"does not apply: a {kind} target is absolute; give `by_class` "
@@ -177,7 +182,7 @@ def _parse_one(f: Fields, known: set[str]) -> TargetSpec:
             raise f.fail("by_class", "is required (or `fallback`): an absolute target needs "
                                      "a bound for some machine")
         spec = TargetSpec(metric, kind, by_class=by_class, fallback=fallback, unit=unit,
-                          note=note)
+                          note=note, needs=needs)
     f.done()
     return spec
 

@@ -81,6 +81,19 @@ def test_a_broken_target_is_reported_with_file_and_field(challenge, toml, needle
     assert needle in str(err.value)
 
 
+def test_a_target_measured_only_on_some_hardware_names_it(challenge):
+    ch = load_challenge(with_targets(challenge, """
+[[targets]]
+metric = "gpu_speedup"
+kind = "speedup"
+min = 2.0
+needs = "nvidia-gpu"
+"""))
+    (target,) = ch.targets
+    assert target.needs == "nvidia-gpu"
+    assert target.to_dict()["needs"] == "nvidia-gpu"
+
+
 def test_one_target_per_metric(challenge):
     block = '[[targets]]\nmetric = "s"\nkind = "speedup"\nmin = 2\n'
     with_targets(challenge, block + block)
