@@ -7,6 +7,7 @@ trained for 1, 3 and 9 epochs and its validation accuracy stored, so a search ca
     table = load_table()
     table.accuracy({"depth": 2, "width": 16, "kernel": 3, "lr": 0.01}, epochs=9)
     table.best()         # (architecture, accuracy) of the exhaustive best at 9 epochs
+    measure_latencies(shapes())  # this machine's latency (ms) of the 24 distinct CNNs
 
 The CNN of an architecture (`build_cnn`): `depth` blocks Conv2d(k×k, `width` channels,
 padding k//2) → ReLU at 8×8, then MaxPool2d(2), Flatten, Linear(width·16 → 10). It is
@@ -85,6 +86,46 @@ class Table:
         keys = [k for k in self.val if k[-1] == epochs]
         key = max(keys, key=lambda k: self.val[k])
         return dict(zip(self.space, key[:-1], strict=True)), self.val[key]
+
+
+def shapes() -> list[dict]:
+    """The 24 distinct CNNs of the space (lr is training, not model): depth, width, kernel."""
+    keys = ("depth", "width", "kernel")
+    return [dict(zip(keys, v, strict=True)) for v in itertools.product(*(SPACE[k] for k in keys))]
+
+
+def measure_latencies(archs: list[dict], batch: int = 1, rounds: int = 31) -> list[float]:
+    """Median latency (ms of this thread's CPU time, one torch thread) of one inference-mode
+    forward pass of `build_cnn(arch)` on a seeded (batch, 1, 8, 8) batch, for each arch.
+
+    The models are timed round-robin — one call of each per round, after two untimed calls
+    each — so drift and load on a shared machine fall on all of them alike; the median over
+    the rounds sees through interrupted calls. (graders.bench times one function at a time,
+    with a calibration and warm-up per function: too slow for a whole search space.)"""
+    import time
+
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        x = torch.rand(batch, 1, 8, 8, generator=torch.Generator().manual_seed(SEED))
+        models = []
+        for arch in archs:
+            torch.manual_seed(SEED)
+            models.append(build_cnn(arch).eval())
+        times: list[list[float]] = [[] for _ in models]
+        with torch.inference_mode():
+            for m in models * 2:
+                m(x)
+            for _ in range(rounds):
+                for i, m in enumerate(models):
+                    t0 = time.thread_time()
+                    m(x)
+                    times[i].append(time.thread_time() - t0)
+    finally:
+        torch.set_num_threads(threads)
+    return [sorted(t)[len(t) // 2] * 1e3 for t in times]
 
 
 def _parse(name: str, text: str):

@@ -1,5 +1,5 @@
-"""The small seeded CNN of the ONNX and TensorRT days (63, 64, 73, 74), and the digits images
-it reads.
+"""The small seeded CNN of the ONNX and TensorRT days (63, 64, 73, 74), the digits images it
+reads, and the hand-built graphs of the graph-pass days (73, 98).
 
     from graders.data.onnx_nets import BNDigitsNet, make_net, digits_batch
     model = make_net()             # seeded weights and BatchNorm statistics, in training mode
@@ -230,3 +230,122 @@ def consumer_graph(seed: int = 2):
     ]
     return _model(nodes, inits, "consumer_traps", ["batch", 3, 4, 4],
                   [("out", ["batch", 5]), ("c_conv", ["batch", 3, 4, 4]), ("r", ["batch", 5])])
+
+
+# the nodes of folding_graph by role (day 98 grades its passes against these)
+FOLDABLE_NODES = ("c_shift", "transpose_w", "sqrt_var", "c_eps", "add_eps", "reciprocal",
+                  "c_neg1", "c_22", "concat_shape", "split_pair")
+LIVE_NODES = ("scale_twice", "mul_scale", "add_shift", "matmul", "mul_inv", "add_half",
+              "reshape", "relu")
+DEAD_NODES = ("exp", "neg", "sigmoid", "c_junk", "add_junk")  # c_junk, add_junk: constant too
+
+
+def folding_graph(seed: int = 3):
+    """A small ONNX graph (opset 17, IR 8) for constant folding and dead-node elimination:
+    23 nodes, inputs "input" (batch, 8) float32, "scale" (8,) float32 — a graph input WITH
+    a default initializer, so not a constant — and "mask" (batch, 3) float32, read by no
+    node; outputs "out" (batch, 2, 2) and "h" (batch, 4).
+
+    Foldable (every input a constant): c_shift (Constant, `value`), transpose_w
+    (Transpose of W), sqrt_var → add_eps (+ c_eps, Constant `value_float`) → reciprocal,
+    c_neg1 (Constant `value_ints`) and c_22 (int64) → concat_shape (the int64 shape of the
+    Reshape), split_pair (Split of an initializer: two outputs, only half_a is read).
+    Live: scale_twice = Mul(scale, two) (not foldable: `scale` is a graph input),
+    mul_scale, add_shift, matmul (→ "h"), mul_inv, add_half, reshape, relu (→ "out").
+    Dead: exp → neg (a chain), sigmoid (reads the live x1), c_junk → add_junk (constant and
+    dead; reads the initializer junk_bias that nothing else reads). The initializer
+    unused_w is read by no node.
+    """
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+
+    def f32(*shape, low=-1.0, high=1.0):
+        return rng.uniform(low, high, shape).astype(np.float32)
+
+    inits = [numpy_helper.from_array(a, n) for n, a in [
+        ("scale", f32(8, low=0.5, high=1.5)), ("two", np.float32([2.0])),
+        ("W", f32(4, 8)), ("var", f32(4, low=0.5, high=2.0)), ("pair", f32(8)),
+        ("split_sizes", np.int64([4, 4])), ("junk_bias", f32(3)), ("unused_w", f32(5, 5)),
+    ]]
+    node = helper.make_node
+    nodes = [
+        node("Constant", [], ["shift"], name="c_shift",
+             value=numpy_helper.from_array(f32(8), "shift")),
+        node("Transpose", ["W"], ["Wt"], name="transpose_w", perm=[1, 0]),
+        node("Sqrt", ["var"], ["std"], name="sqrt_var"),
+        node("Constant", [], ["eps"], name="c_eps", value_float=1e-3),
+        node("Add", ["std", "eps"], ["std_eps"], name="add_eps"),
+        node("Reciprocal", ["std_eps"], ["inv_std"], name="reciprocal"),
+        node("Constant", [], ["neg1"], name="c_neg1", value_ints=[-1]),
+        node("Constant", [], ["two_two"], name="c_22",
+             value=numpy_helper.from_array(np.int64([2, 2]), "two_two")),
+        node("Concat", ["neg1", "two_two"], ["new_shape"], name="concat_shape", axis=0),
+        node("Split", ["pair", "split_sizes"], ["half_a", "half_b"], name="split_pair", axis=0),
+        node("Mul", ["scale", "two"], ["scale2"], name="scale_twice"),
+        node("Mul", ["input", "scale2"], ["x1"], name="mul_scale"),
+        node("Exp", ["input"], ["e"], name="exp"),
+        node("Add", ["x1", "shift"], ["x2"], name="add_shift"),
+        node("Sigmoid", ["x1"], ["s"], name="sigmoid"),
+        node("MatMul", ["x2", "Wt"], ["h"], name="matmul"),
+        node("Neg", ["e"], ["ne"], name="neg"),
+        node("Mul", ["h", "inv_std"], ["hn"], name="mul_inv"),
+        node("Constant", [], ["junk"], name="c_junk",
+             value=numpy_helper.from_array(f32(3), "junk")),
+        node("Add", ["junk", "junk_bias"], ["junk2"], name="add_junk"),
+        node("Add", ["hn", "half_a"], ["h2"], name="add_half"),
+        node("Reshape", ["h2", "new_shape"], ["h3"], name="reshape"),
+        node("Relu", ["h3"], ["out"], name="relu"),
+    ]
+    graph = helper.make_graph(
+        nodes, "folding_traps",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 8]),
+         helper.make_tensor_value_info("scale", TensorProto.FLOAT, [8]),
+         helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", 3])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", 2, 2]),
+         helper.make_tensor_value_info("h", TensorProto.FLOAT, ["batch", 4])],
+        inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="graders.data.onnx_nets")
+    model.ir_version = 8
+    return model
+
+
+def folding_edge_graph(seed: int = 4):
+    """Three edge cases of the graph passes in 4 nodes (opset 17, IR 8): inputs "input"
+    (batch, 4) float32 and "gain" (4,) float32 — a graph input WITH a default initializer that
+    no node reads; outputs "y" (batch, 4) and "k_sq" (4,).
+
+    clip_max = Clip(raw, "", hi) → "clipped": its min input is omitted (an empty name), so
+    its non-empty inputs are all constants and it folds; add_clipped = Add(input, clipped) →
+    "y" (live, not foldable); c_k (Constant) → square_k = Mul(k, k) → "k_sq": constant, and a
+    graph output — once folded, the output is an initializer, which must stay."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+
+    def f32(*shape):
+        return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+
+    inits = [numpy_helper.from_array(a, n) for n, a in [
+        ("raw", f32(4)), ("hi", np.array(0.25, np.float32)), ("gain", f32(4))]]
+    node = helper.make_node
+    nodes = [
+        node("Clip", ["raw", "", "hi"], ["clipped"], name="clip_max"),
+        node("Add", ["input", "clipped"], ["y"], name="add_clipped"),
+        node("Constant", [], ["k"], name="c_k", value=numpy_helper.from_array(f32(4), "k")),
+        node("Mul", ["k", "k"], ["k_sq"], name="square_k"),
+    ]
+    graph = helper.make_graph(
+        nodes, "folding_edges",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 4]),
+         helper.make_tensor_value_info("gain", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4]),
+         helper.make_tensor_value_info("k_sq", TensorProto.FLOAT, [4])],
+        inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="graders.data.onnx_nets")
+    model.ir_version = 8
+    return model
