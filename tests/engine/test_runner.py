@@ -18,10 +18,12 @@ LIMITS = Limits(timeout_s=3, memory_mb=400)
 
 @pytest.fixture
 def run(workspace, write_solution):
-    def run(source: str, challenge: str = "add", limits: Limits = LIMITS, **kw):
+    def run(source: str, challenge: str = "add", limits: Limits = LIMITS,
+            first_failure: bool = False, **kw):
         folder = write_solution(challenge, source)
         job = Job(challenge, workspace.challenges_dir / challenge, folder,
-                  api=("add",) if challenge == "add" else ("device_name",), limits=limits)
+                  api=("add",) if challenge == "add" else ("device_name",), limits=limits,
+                  first_failure=first_failure)
         return grade(job, **kw)
 
     return run
@@ -41,6 +43,13 @@ def test_a_wrong_solution_fails_with_the_assertion_in_the_message(run):
     assert result.failed == 2
     assert "assert -1 == 5" in result.cases[0].message
     assert "test_small_integers" in result.message
+
+
+def test_a_grade_asked_to_stop_at_the_first_failure_lists_the_rest_as_not_run(run):
+    result = run("add_fail", first_failure=True)
+    assert result.verdict == Verdict.FAILED
+    assert [c.outcome for c in result.cases] == [Outcome.FAILED, Outcome.NOT_RUN]
+    assert "1 of 2 checks failed, 1 not run" in result.message
 
 
 def test_the_untouched_starter_is_reported_as_not_implemented(run, workspace):

@@ -152,3 +152,38 @@ def test_inside_the_sandbox_the_system_is_read_only_and_the_scratch_writable(run
     assert "REFUSED /usr/mltrack-probe Read-only file system" in out
     assert f"REFUSED {sys.prefix}/mltrack-probe Read-only file system" in out
     assert "WROTE probe.txt" in out  # the scratch copy of the solution folder
+
+
+@pytest.fixture
+def listings(monkeypatch):
+    """Counts the sandbox's listings of hidden paths; the first one names `vanished` too:
+    a file listed as present that is gone when bwrap mounts over it (progress.db-wal and
+    -shm come and go with every mltrack command that opens the store)."""
+    real, calls = sandbox.workspace_secrets, []
+
+    def listing(challenge_dir, solution_dir, vanished=Path("/usr/mltrack-gone.db-wal")):
+        calls.append(1)
+        found = real(challenge_dir, solution_dir)
+        return (*found, vanished) if len(calls) == 1 else found
+
+    monkeypatch.setattr(sandbox, "workspace_secrets", listing)
+    return calls
+
+
+@pytest.mark.skipif(not MODE.sandboxed, reason=MODE.describe())
+def test_a_hidden_file_that_vanishes_before_bwrap_mounts_it_only_delays_the_grade(
+        run_probe, listings):
+    result = run_probe("")
+    assert result.verdict == "passed", result.message + result.output_tail
+    assert len(listings) == 2  # bwrap exited 1 ("Can't create file at ..."): built again
+
+
+@pytest.mark.skipif(not MODE.sandboxed, reason=MODE.describe())
+def test_a_solution_that_exits_with_1_is_not_graded_again(run_probe, monkeypatch):
+    calls = []
+    real = sandbox.workspace_secrets
+    monkeypatch.setattr(sandbox, "workspace_secrets",
+                        lambda *a: calls.append(1) or real(*a))
+    result = run_probe("print('bwrap: not really'); os._exit(1)")
+    assert result.verdict == "crashed" and "exited with code 1" in result.message
+    assert len(calls) == 1
