@@ -81,5 +81,5 @@ def raises(exc_type: type[BaseException], fn, *args, what: str, why: str) -> Non
 
 
 def _preview(value: Any) -> str:
-    text = repr(value)
+    text = " ".join(repr(value).split())  # one line: a module's repr spans many
     return text if len(text) <= 60 else text[:57] + "..."

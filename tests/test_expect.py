@@ -27,3 +27,13 @@ def test_nan_and_inf_from_the_learners_function_are_named_with_where():
     message = str(failure.value)
     assert message.startswith("softmax(z) returned 1 NaN and 1 inf")
     assert "first at index (1,)" in message
+
+
+def test_a_call_that_should_raise_shows_what_it_returned_on_one_line():
+    class Layered:
+        def __repr__(self):
+            return "Model(\n  (fc1): Linear()\n)"
+
+    with pytest.raises(AssertionError) as failed:
+        expect.raises(ValueError, lambda: Layered(), what="apply_plan", why="a bad plan")
+    assert "returned Model( (fc1): Linear() ) for a bad plan" in str(failed.value)
