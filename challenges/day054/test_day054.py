@@ -118,6 +118,57 @@ def test_csr_bytes_matches_torch_sparse(solution, fp32):
         f"col_indices and crow_indices) plus the biases take {want} bytes")
 
 
+# cheap checks on small inputs first: they need neither the table nor a benchmark
+def test_latency_grows_with_the_batch(solution, fp32, data):
+    """A function that only reports numbers someone typed in gives the same latency for a
+    batch 8x larger; a measurement does not."""
+    small = solution.measure_latency_ms(fp32, data.x_test[:16], timer=time.thread_time)
+    big = solution.measure_latency_ms(fp32, data.x_test[:128], timer=time.thread_time)
+    assert isinstance(small, int | float) and isinstance(big, int | float) and small > 0, (
+        "measure_latency_ms must return a positive number of milliseconds")
+    assert big > 2 * small, (
+        f"measure_latency_ms gave {small:.3g} ms for 16 images and {big:.3g} ms for 128: an 8× "
+        "larger batch must take clearly longer — time the forward passes, don't type figures")
+
+
+class _Scripted(nn.Module):
+    """A model whose every forward pass advances a fake clock: 1 ms three times, then 50 ms.
+    Whatever the number of warm-up passes, the median of the timed ones is 1 ms; their mean
+    is far above it."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls, self.now = 0, 0.0
+
+    def clock(self):
+        return self.now
+
+    def forward(self, x):
+        self.now += 0.050 if self.calls % 4 == 3 else 0.001
+        self.calls += 1
+        return x
+
+
+def test_latency_is_the_median_of_the_given_timer(solution):
+    model = _Scripted()
+    got = solution.measure_latency_ms(model, torch.zeros(2, 64), timer=model.clock, repeats=20)
+    assert isinstance(got, int | float) and abs(got - 1.0) < 1e-6, (
+        f"measure_latency_ms gave {got!r} ms for passes that take 1 ms three times out of four "
+        "and 50 ms the fourth, by the timer it was given: return the median of the timed "
+        "passes (× 1000), not the mean, from that timer")
+
+
+def test_row_names_round_the_sparsity(solution):
+    torch.manual_seed(0)
+    tiny = DigitsMLP(16).eval()
+    x, y = torch.rand(8, 1, 8, 8), torch.randint(0, 10, (8,))
+    rows = solution.comparison_table(tiny, x, y, sparsities=(0.29, 0.57), batch=8)
+    names = [r.get("name") for r in rows]
+    assert names == ["fp32", "dynamic-int8", "pruned-29%", "pruned-57%"], (
+        f"rows for sparsities (0.29, 0.57) are named {names}: the names are "
+        "f\"pruned-{round(s * 100)}%\" (0.29 * 100 is 28.999…, int() gives 28)")
+
+
 # The grader's clock: thread CPU time in units of 1/CLOCK_RATE s. Latencies measured with
 # the timer the table is given come out CLOCK_RATE times larger; figures from anywhere else
 # (a notebook, a guess) do not.
@@ -235,53 +286,3 @@ def test_dynamic_int8_latency(solution, fp32, data, bench):
     say), not a slow machine."""
     check_cpu_latency(bench, solution.dynamic_quantize(fp32), data.x_test[:BATCH],
                       "dynamic_latency", f"dynamic-int8 latency, batch {BATCH}")
-
-
-def test_latency_grows_with_the_batch(solution, fp32, data):
-    """A function that only reports numbers someone typed in gives the same latency for a
-    batch 8x larger; a measurement does not."""
-    small = solution.measure_latency_ms(fp32, data.x_test[:16], timer=time.thread_time)
-    big = solution.measure_latency_ms(fp32, data.x_test[:128], timer=time.thread_time)
-    assert isinstance(small, int | float) and isinstance(big, int | float) and small > 0, (
-        "measure_latency_ms must return a positive number of milliseconds")
-    assert big > 2 * small, (
-        f"measure_latency_ms gave {small:.3g} ms for 16 images and {big:.3g} ms for 128: an 8× "
-        "larger batch must take clearly longer — time the forward passes, don't type figures")
-
-
-class _Scripted(nn.Module):
-    """A model whose every forward pass advances a fake clock: 1 ms three times, then 50 ms.
-    Whatever the number of warm-up passes, the median of the timed ones is 1 ms; their mean
-    is far above it."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls, self.now = 0, 0.0
-
-    def clock(self):
-        return self.now
-
-    def forward(self, x):
-        self.now += 0.050 if self.calls % 4 == 3 else 0.001
-        self.calls += 1
-        return x
-
-
-def test_latency_is_the_median_of_the_given_timer(solution):
-    model = _Scripted()
-    got = solution.measure_latency_ms(model, torch.zeros(2, 64), timer=model.clock, repeats=20)
-    assert isinstance(got, int | float) and abs(got - 1.0) < 1e-6, (
-        f"measure_latency_ms gave {got!r} ms for passes that take 1 ms three times out of four "
-        "and 50 ms the fourth, by the timer it was given: return the median of the timed "
-        "passes (× 1000), not the mean, from that timer")
-
-
-def test_row_names_round_the_sparsity(solution):
-    torch.manual_seed(0)
-    tiny = DigitsMLP(16).eval()
-    x, y = torch.rand(8, 1, 8, 8), torch.randint(0, 10, (8,))
-    rows = solution.comparison_table(tiny, x, y, sparsities=(0.29, 0.57), batch=8)
-    names = [r.get("name") for r in rows]
-    assert names == ["fp32", "dynamic-int8", "pruned-29%", "pruned-57%"], (
-        f"rows for sparsities (0.29, 0.57) are named {names}: the names are "
-        "f\"pruned-{round(s * 100)}%\" (0.29 * 100 is 28.999…, int() gives 28)")

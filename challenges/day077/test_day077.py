@@ -83,6 +83,52 @@ def test_pruning_zeroes_the_smallest_weights_of_each_layer(solution, fp32, amoun
             f"{name}: the bias must be left alone")
 
 
+# choose_pruning before the int8 model: its checks need no benchmark
+def oracle_choice(fp32, g, adj, amounts, max_drop_pt):
+    mask, n = g.val_mask, int(g.val_mask.sum())
+
+    def correct(m):
+        with torch.no_grad():
+            return int((m(g.x, adj).argmax(1)[mask] == g.y[mask]).sum())
+
+    base = correct(fp32)
+    drops = {a: 100 * (base - correct(oracle_pruned(fp32, a))) / n for a in amounts}
+    ok = [a for a in amounts if drops[a] <= max_drop_pt]
+    return (max(ok) if ok else 0.0), drops
+
+
+def test_choose_pruning_picks_the_largest_allowed_amount(solution, fp32, graph, record_metric):
+    g, adj = graph
+    want, drops = oracle_choice(fp32, g, adj, AMOUNTS, MAX_DROP_PT)
+    got = solution.choose_pruning(copy.deepcopy(fp32), g, adj, AMOUNTS[::-1], MAX_DROP_PT)
+    table = ", ".join(f"{a:g}: {d:.1f}" for a, d in drops.items())
+    assert got == want, (
+        f"choose_pruning(amounts 0.9 … 0.1, max_drop_pt={MAX_DROP_PT}) returned {got!r}; the "
+        f"largest amount whose validation drop is ≤ {MAX_DROP_PT} pt is {want} (validation "
+        f"drops in points — {table}). Every amount is tried, in any order; the drop is "
+        "measured on val_mask, not test_mask")
+    pruned = oracle_pruned(fp32, want)
+    record_metric("chosen pruning amount", want * 100, unit="%")
+    record_metric("pruned test accuracy drop", (accuracy(fp32, g) - accuracy(pruned, g)) * 100,
+                  unit="pt")
+
+
+def test_choose_pruning_boundary_and_empty_budget(solution, fp32, graph):
+    g, adj = graph
+    amounts = (0.6, 0.7, 0.8)
+    _, drops = oracle_choice(fp32, g, adj, amounts, 0.0)
+    # a budget exactly equal to 0.7's drop: "≤" admits 0.7 (0.8 drops more on this model)
+    exact = drops[0.7]
+    got = solution.choose_pruning(copy.deepcopy(fp32), g, adj, amounts, exact)
+    want, _ = oracle_choice(fp32, g, adj, amounts, exact)
+    assert got == want, (
+        f"with max_drop_pt equal to the drop of amount 0.7 ({exact!r} points, computed as "
+        f"100 · (correct_dense − correct_pruned) / 500) the answer is {want}: the budget is "
+        f"inclusive (drop ≤ max_drop_pt); got {got!r}")
+    none = solution.choose_pruning(copy.deepcopy(fp32), g, adj, amounts, -1.0)
+    assert none == 0.0, f"when no amount fits the budget the answer is 0.0, got {none!r}"
+
+
 @pytest.fixture(scope="module")
 def int8(solution, fp32):
     given = copy.deepcopy(fp32)
@@ -135,48 +181,3 @@ def test_int8_latency(int8, fp32, graph, bench):
     assert torch.get_num_threads() == 1, "the model changed torch's thread count"
     bench.check(c, "int8_speedup")
     bench.check(m, "int8_latency")
-
-
-def oracle_choice(fp32, g, adj, amounts, max_drop_pt):
-    mask, n = g.val_mask, int(g.val_mask.sum())
-
-    def correct(m):
-        with torch.no_grad():
-            return int((m(g.x, adj).argmax(1)[mask] == g.y[mask]).sum())
-
-    base = correct(fp32)
-    drops = {a: 100 * (base - correct(oracle_pruned(fp32, a))) / n for a in amounts}
-    ok = [a for a in amounts if drops[a] <= max_drop_pt]
-    return (max(ok) if ok else 0.0), drops
-
-
-def test_choose_pruning_picks_the_largest_allowed_amount(solution, fp32, graph, record_metric):
-    g, adj = graph
-    want, drops = oracle_choice(fp32, g, adj, AMOUNTS, MAX_DROP_PT)
-    got = solution.choose_pruning(copy.deepcopy(fp32), g, adj, AMOUNTS[::-1], MAX_DROP_PT)
-    table = ", ".join(f"{a:g}: {d:.1f}" for a, d in drops.items())
-    assert got == want, (
-        f"choose_pruning(amounts 0.9 … 0.1, max_drop_pt={MAX_DROP_PT}) returned {got!r}; the "
-        f"largest amount whose validation drop is ≤ {MAX_DROP_PT} pt is {want} (validation "
-        f"drops in points — {table}). Every amount is tried, in any order; the drop is "
-        "measured on val_mask, not test_mask")
-    pruned = oracle_pruned(fp32, want)
-    record_metric("chosen pruning amount", want * 100, unit="%")
-    record_metric("pruned test accuracy drop", (accuracy(fp32, g) - accuracy(pruned, g)) * 100,
-                  unit="pt")
-
-
-def test_choose_pruning_boundary_and_empty_budget(solution, fp32, graph):
-    g, adj = graph
-    amounts = (0.6, 0.7, 0.8)
-    _, drops = oracle_choice(fp32, g, adj, amounts, 0.0)
-    # a budget exactly equal to 0.7's drop: "≤" admits 0.7 (0.8 drops more on this model)
-    exact = drops[0.7]
-    got = solution.choose_pruning(copy.deepcopy(fp32), g, adj, amounts, exact)
-    want, _ = oracle_choice(fp32, g, adj, amounts, exact)
-    assert got == want, (
-        f"with max_drop_pt equal to the drop of amount 0.7 ({exact!r} points, computed as "
-        f"100 · (correct_dense − correct_pruned) / 500) the answer is {want}: the budget is "
-        f"inclusive (drop ≤ max_drop_pt); got {got!r}")
-    none = solution.choose_pruning(copy.deepcopy(fp32), g, adj, amounts, -1.0)
-    assert none == 0.0, f"when no amount fits the budget the answer is 0.0, got {none!r}"

@@ -59,6 +59,48 @@ def want(task):
     return baseline(load_task().model)(task.x_bench)
 
 
+# first: it needs no backend, so a benchmark that breaks day 85's rules fails before the
+# export and inductor's compile
+def test_benchmark_is_day85s(solution, task):
+    """Day 85's rules, on cheap functions: one thread while timing, the caller's count
+    restored (also when fn raises), the thread's CPU time."""
+    seen: set[int] = set()
+
+    def sleepy(x):
+        seen.add(torch.get_num_threads())
+        time.sleep(SLEEP_S)
+        return x
+
+    def broken(x):
+        raise RuntimeError("a function under test that fails")
+
+    x = task.x_bench[:1]
+    torch.set_num_threads(CALLER_THREADS)
+    try:
+        record = solution.benchmark(sleepy, x, name="sleeps")
+        after = torch.get_num_threads()
+        torch.set_num_threads(CALLER_THREADS)
+        with contextlib.suppress(Exception):
+            solution.benchmark(broken, x, name="raises")
+        after_raise = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(1)
+    problems = record_problems(record, name="the record")
+    if seen != {1}:
+        problems.append(f"fn ran with {sorted(seen)} torch thread(s): time it on one "
+                        f"(torch.set_num_threads(1); the caller had {CALLER_THREADS})")
+    if after != CALLER_THREADS or after_raise != CALLER_THREADS:
+        problems.append(f"torch's thread count was {after} after benchmark returned and "
+                        f"{after_raise} after fn raised; the caller had {CALLER_THREADS}: "
+                        "restore the caller's count, also when fn raises (try/finally)")
+    if not problems and record["median_ms"] >= SLEEP_S * 1e3 / 2:
+        problems.append(f"a function that sleeps {SLEEP_S * 1e3:g} ms per call got a median "
+                        f"of {record['median_ms']:.3g} ms: wall-clock time; time with "
+                        "timer=time.thread_time (the thread's CPU time)")
+    if problems:
+        pytest.fail("; ".join(problems), pytrace=False)
+
+
 @pytest.fixture(scope="module")
 def built(solution, task, tmp_path_factory):
     """The learner's backends, with what their building did: onnxruntime sessions created
@@ -260,43 +302,3 @@ def test_the_table_agrees_with_the_graders_measurements(table, built, task, benc
         pytest.fail("the table disagrees with the grader's own measurement (allowed a factor "
                     f"{FACTOR}): " + "; ".join(problems) + ". Measure each backend itself, on "
                     "one thread, in milliseconds per call", pytrace=False)
-
-
-def test_benchmark_is_day85s(solution, task):
-    """Day 85's rules, on cheap functions: one thread while timing, the caller's count
-    restored (also when fn raises), the thread's CPU time."""
-    seen: set[int] = set()
-
-    def sleepy(x):
-        seen.add(torch.get_num_threads())
-        time.sleep(SLEEP_S)
-        return x
-
-    def broken(x):
-        raise RuntimeError("a function under test that fails")
-
-    x = task.x_bench[:1]
-    torch.set_num_threads(CALLER_THREADS)
-    try:
-        record = solution.benchmark(sleepy, x, name="sleeps")
-        after = torch.get_num_threads()
-        torch.set_num_threads(CALLER_THREADS)
-        with contextlib.suppress(Exception):
-            solution.benchmark(broken, x, name="raises")
-        after_raise = torch.get_num_threads()
-    finally:
-        torch.set_num_threads(1)
-    problems = record_problems(record, name="the record")
-    if seen != {1}:
-        problems.append(f"fn ran with {sorted(seen)} torch thread(s): time it on one "
-                        f"(torch.set_num_threads(1); the caller had {CALLER_THREADS})")
-    if after != CALLER_THREADS or after_raise != CALLER_THREADS:
-        problems.append(f"torch's thread count was {after} after benchmark returned and "
-                        f"{after_raise} after fn raised; the caller had {CALLER_THREADS}: "
-                        "restore the caller's count, also when fn raises (try/finally)")
-    if not problems and record["median_ms"] >= SLEEP_S * 1e3 / 2:
-        problems.append(f"a function that sleeps {SLEEP_S * 1e3:g} ms per call got a median "
-                        f"of {record['median_ms']:.3g} ms: wall-clock time; time with "
-                        "timer=time.thread_time (the thread's CPU time)")
-    if problems:
-        pytest.fail("; ".join(problems), pytrace=False)
