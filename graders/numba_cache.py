@@ -11,14 +11,13 @@ start from.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
 import shutil
-import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+
+from graders import warm_cache
 
 PACKAGES = ("umap", "pynndescent")  # import names whose kernels are worth caching
 _DISTRIBUTIONS = ("umap-learn", "pynndescent", "numba", "llvmlite", "numpy")
@@ -38,30 +37,16 @@ def cache_dir() -> Path | None:
         versions = "|".join(f"{d}={metadata.version(d)}" for d in _DISTRIBUTIONS)
     except metadata.PackageNotFoundError:
         return None
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     key = hashlib.sha256(f"{sys.version}|{versions}".encode()).hexdigest()[:16]
-    return base / "mltrack" / "numba" / key
+    return warm_cache.base() / "numba" / key
 
 
 def warm(timeout_s: float = 600) -> Path | None:
     """Fill the cache once (concurrent grades wait for the first); its path, or None when
     it cannot be filled (then grades compile as before)."""
     folder = cache_dir()
-    if folder is None:
-        return None
-    done = folder / ".complete"
-    if done.exists():
-        return folder
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder.parent / f"{folder.name}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not done.exists():
-                env = {**os.environ, "NUMBA_CACHE_DIR": str(folder)}
-                subprocess.run([sys.executable, "-c", _WARM], env=env, timeout=timeout_s,
-                               check=True, capture_output=True)
-                done.touch()
-    except (OSError, subprocess.SubprocessError):
+    if folder is None or not warm_cache.fill_once(folder, _WARM, {"NUMBA_CACHE_DIR": str(folder)},
+                                                  timeout_s):
         return None
     return folder
 

