@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -88,10 +89,8 @@ def _starter(cid: str, folder: Path, alone):
 
 def _reference(cid: str, _folder: Path, alone):
     ch = CATALOG.get(cid)
-    if _measures_speed(cid):
-        with alone():
-            return grade(job_for(ch, ch.reference_dir))
-    return grade(job_for(ch, ch.reference_dir))
+    with alone() if _measures_speed(cid) else nullcontext():
+        return grade(job_for(ch, ch.reference_dir))
 
 
 def _mistake(cid: str, path: Path, folder: Path, alone):
@@ -105,10 +104,8 @@ def _mistake(cid: str, path: Path, folder: Path, alone):
     complete = all(c.outcome != Outcome.NOT_RUN for c in quick.cases)
     if not timed and (caught or complete) or timed and caught and not _measured(quick):
         return quick
-    if timed:
-        with alone():
-            return _grade_text(cid, m.source, folder)
-    return _grade_text(cid, m.source, folder)
+    with alone() if timed else nullcontext():
+        return _grade_text(cid, m.source, folder)
 
 
 # what each graded test grades, from its parameters, an empty folder of its own, and the
