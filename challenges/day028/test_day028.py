@@ -148,6 +148,8 @@ def test_binary_average_and_pos_label(solution):
               pos_label="spam")
     check_prf(solution, np.zeros(6, int), np.array([0, 0, 0, 1, 0, 0]),
               "no positive in y_true", average="binary", zero_division=1.0)
+    check_prf(solution, y_true, y_pred, "labels=[0], which binary mode ignores",
+              average="binary", labels=[0])
     for zero_division in (0.0, 1.0):
         try:
             check_prf(solution, np.zeros(4, int), np.zeros(4, int),

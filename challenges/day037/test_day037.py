@@ -229,6 +229,44 @@ def test_contrast_blends_with_the_grey_level_after_brightness(solution):
                 "of the input", pytrace=False)
 
 
+def _brightness_contrast_factors(out, x, m):
+    """(fb, fc) from out = fc·fb·x + (1 − fc)·fb·m, brightness then contrast, no clipping."""
+    d = x - x.mean()
+    a = float(np.sum(d * (out - out.mean())) / np.sum(d * d))
+    b = float(out.mean() - a * x.mean())
+    fb = a + b / m
+    return fb, a / fb
+
+
+def test_color_jitter_clips_after_each_step(solution):
+    # the factors of one seed come from an image that never clips; the same seed on an image
+    # whose bright rows brightness pushes past 1 must give clip(contrast(clip(brightness))),
+    # where the contrast mean is taken over the clipped image — not one clip at the end
+    low = image((3, 6, 6), low=0.35, high=0.5, seed=16)
+    high = low.copy()
+    high[:, :3] = 0.95
+    m = float(gray(low).mean())
+    clipped = 0
+    for seed in range(40):
+        out = solution.color_jitter(low, np.random.default_rng(seed), brightness=0.4,
+                                    contrast=0.4)
+        fb, fc = _brightness_contrast_factors(np.asarray(out, dtype=np.float64),
+                                              low.astype(np.float64), m)
+        y = np.clip(fb * high.astype(np.float64), 0.0, 1.0)
+        want = np.clip(fc * y + (1 - fc) * gray(y).mean(), 0.0, 1.0)
+        got = np.asarray(solution.color_jitter(high, np.random.default_rng(seed),
+                                               brightness=0.4, contrast=0.4), dtype=np.float64)
+        clipped += bool(fb * 0.95 > 1.0)
+        worst = float(np.abs(got - want).max())
+        if worst > 1e-4:
+            pytest.fail(
+                f"brightness {fb:.3f} then contrast {fc:.3f} on an image with pixels at 0.95: "
+                f"the output is up to {worst:.2e} away from clip(contrast(clip(brightness))). "
+                "Clip to [0, 1] after each step: contrast blends with the mean grey of the "
+                "clipped image", pytrace=False)
+    assert clipped >= 5, f"test set-up: only {clipped} of 40 seeds made brightness clip"
+
+
 def test_every_random_choice_comes_from_the_given_rng(solution):
     x = image((3, 32, 32), seed=12)
     calls = [
