@@ -1,58 +1,64 @@
-"""A lean MetaSchedule set-up for grading TVM tuning on a small CPU (for day 105).
+"""A lean MetaSchedule set-up for tuning with TVM on a small CPU (day 105).
 
-Day 105 is not built yet and nothing imports this module: it keeps what was measured while
-looking for a tuning budget a grade can afford (still open: importing tvm.s_tir.tensor_intrin
-costs ~30 s of CPU even with the lean stack walk below).
+    from graders.data.tvm_tuning import TARGET, lean_tuning
+    database = ms.tune_tir(mod, TARGET, work_dir, max_trials_global=16,
+                           num_trials_per_iter=16, seed=0, **lean_tuning())
 
 Where MetaSchedule's time goes with its defaults (apache-tvm 0.26, measured on the 2-core
 grading machine): `LocalBuilder.build` starts a fresh pool of worker processes for every batch
 of candidates, and each worker imports tvm and `tvm.s_tir.tensor_intrin`, which parses
-hundreds of TVMScript CUDA intrinsics, each calling `inspect.stack()` with source lines for
-every frame: minutes under load, so builds hit their 30 s timeout and come back as errors.
-`LocalRunner` adds a worker pool of its own and `min_repeat_ms=100` per measurement.
+hundreds of TVMScript GPU intrinsics (each calling `inspect.stack()` with source lines for
+every frame): ~30 s of CPU per import, minutes under load, so builds hit their timeout and come
+back as errors. `LocalRunner` adds a worker pool of its own and `min_repeat_ms=100` per
+measurement: 8 trials of a 128³ matmul took 155 s with the defaults.
 
-    from graders.data.tvm_tuning import import_tensor_intrin, in_process_builder_runner
-    import_tensor_intrin()                      # once, ~3x faster than a plain import
-    builder, runner = in_process_builder_runner(number=3, repeat=3)
-    db = ms.tune_tir(mod, target, work_dir, max_trials_global=16, num_trials_per_iter=16,
-                     builder=builder, runner=runner, cost_model="random",
-                     strategy="replay-trace", num_tuning_cores=1, seed=0)
-
-Measured (load average ~12 on 2 cores): a 128³ float32 matmul, 16 trials, 17 s of tuning
-after the imports (vs 450 s and every build failed for 8 trials with LocalBuilder/LocalRunner);
-the best of 16 ran in 127 µs against 4.4 ms untuned, within 1.2e-5 of numpy.
+`lean_tuning()` builds and times candidates in this process (no pools, no export and re-link),
+registers only the x86 tensor intrinsics (all an `llvm` CPU target can use) in place of the
+whole `tvm.s_tir.tensor_intrin` package, and samples candidates by replaying the design space's
+traces with a random cost model, seeded by tune_tir's `seed`: the same seed proposes the same
+candidates. Measured idle: a 128³ float32 matmul, 16 trials, 2.5 s of tuning; the best ran in
+~115 µs against ~2.5 ms for the untuned default schedule, within 1.2e-5 of numpy.
 """
 
 from __future__ import annotations
 
-import inspect
+import importlib.util
+import logging
 import os
 import sys
 import tempfile
+import types
+
+# The target of the grades: this CPU, one core (the tuner and the timings then agree on it).
+TARGET = {"kind": "llvm", "num-cores": 1}
 
 
-def _lean_stack(context: int = 1) -> list[inspect.FrameInfo]:
-    """inspect.stack() with source lines only for the 3 innermost frames: TVMScript reads
-    frames[2].code_context and nothing deeper."""
-    frame, out = sys._getframe(1), []
-    while frame is not None:
-        info = inspect.getframeinfo(frame, context if len(out) < 3 else 0)
-        out.append(inspect.FrameInfo(frame, *info, positions=info.positions))
-        frame = frame.f_back
-    return out
+def cpu_intrinsics_only() -> None:
+    """Make `import tvm.s_tir.tensor_intrin` register only the x86 intrinsics.
 
-
-def import_tensor_intrin() -> None:
-    """Import tvm.s_tir.tensor_intrin (MetaSchedule's TuneContext imports it) with the lean
-    stack walk in place for the import only."""
+    MetaSchedule imports the package for its side effect of registering every intrinsic
+    (CUDA, ROCm, Hexagon, ARM, x86). The package is replaced by an empty one with the same
+    path, so that its x86 module can be imported alone."""
     if "tvm.s_tir.tensor_intrin" in sys.modules:
         return
-    original = inspect.stack
-    inspect.stack = _lean_stack
-    try:
-        import tvm.s_tir.tensor_intrin  # noqa: F401
-    finally:
-        inspect.stack = original
+    spec = importlib.util.find_spec("tvm.s_tir.tensor_intrin")
+    package = types.ModuleType("tvm.s_tir.tensor_intrin")
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__package__ = "tvm.s_tir.tensor_intrin"
+    sys.modules["tvm.s_tir.tensor_intrin"] = package
+    import tvm.s_tir.tensor_intrin.x86  # noqa: F401
+
+
+def lean_tuning(number: int = 3, repeat: int = 3) -> dict:
+    """Keyword arguments for `ms.tune_tir` that tune in this process, in seconds.
+
+    Candidates are timed `number` calls per repeat, `repeat` times; MetaSchedule's own log
+    lines go to its work_dir's logs, not to the terminal."""
+    cpu_intrinsics_only()
+    logging.getLogger("tvm.s_tir.meta_schedule").setLevel(logging.WARNING)
+    builder, runner = in_process_builder_runner(number=number, repeat=repeat)
+    return {"builder": builder, "runner": runner, "cost_model": "random",
+            "strategy": "replay-trace", "num_tuning_cores": 1}
 
 
 def _fill(arr) -> None:  # uniform [0, 1) inputs: no NaN or denormal to skew a timing
