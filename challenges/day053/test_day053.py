@@ -111,6 +111,30 @@ def test_the_engine_qconfig_is_used(result):
                 "get_default_qconfig(torch.backends.quantized.engine)")
 
 
+CALIB_SCALE_RTOL = 0.10  # every image, in any batching or order: within 2 %; one image: -44 %
+
+
+def test_calibrated_on_every_image(result, fp32, data):
+    """The logits' int8 scale comes from fc2's output observer; the grader runs the same
+    observer (the engine's default qconfig) over the fp32 logits of all 256 calibration
+    images. fc2 has no ReLU, so the scale is the same whatever was fused."""
+    int8 = require_int8(result)
+    fc2 = [m for name, m in int8.named_modules()
+           if name.split(".")[-1] == "fc2" and isinstance(m, nnq.Linear)]
+    if len(fc2) != 1:
+        pytest.fail("the int8 model has no int8 Linear named fc2 (the logits' layer keeps its "
+                    "name in eager and FX mode)", pytrace=False)
+    observer = torch.ao.quantization.get_default_qconfig(
+        torch.backends.quantized.engine).activation()
+    with torch.no_grad():
+        observer(fp32(data.x_train[:256]))
+    want, got = float(observer.calculate_qparams()[0]), float(fc2[0].scale)
+    assert abs(got / want - 1) <= CALIB_SCALE_RTOL, (
+        f"the logits' int8 scale is {got:.4g}; calibrated on all 256 calibration images it is "
+        f"{want:.4g} (±{CALIB_SCALE_RTOL:.0%}): run every calibration image through the "
+        "prepared model before convert, not just a few")
+
+
 def usable(result, data):
     """The returned model, once it is known to map float images to float logits (the size,
     accuracy and speed checks measure whatever was returned, quantised or not)."""
