@@ -9,14 +9,12 @@ grader knows it wrote; the file and its folder are compared byte for byte before
 import hashlib
 import math
 import shutil
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from graders.results import BenchResult, CaseResult, GradeResult, Outcome, Verdict
+from graders.data import bench_db
 
 MACHINE = {"fingerprint": "107107107107107f", "class": {"id": "x86-cpu"},
            "summary": "x86-cpu: the grader's made-up CPU", "cpu": {"model": "grader CPU"}}
@@ -68,35 +66,14 @@ def expected_rows(request=REQUEST, baselines=BASELINES) -> list[dict]:
     return rows
 
 
-def _result(challenge, verdict, benches) -> GradeResult:
-    return GradeResult(
-        challenge, Verdict(verdict), verdict,
-        [CaseResult(f"test_{challenge}.py::test_bench", Outcome(verdict))],
-        benches=[BenchResult(nodeid=f"test_{challenge}.py::test_bench", name=name, kind=kind,
-                             value=value, unit=unit, verdict=bv, fingerprint=MACHINE[
-                                 "fingerprint"], hw_class=hw)
-                 for name, kind, value, unit, bv, hw in benches],
-        hardware=MACHINE)
-
-
 @pytest.fixture(scope="module")
 def built_db(tmp_path_factory) -> Path:
     """progress.db as mltrack writes it, then switched from WAL to a rollback journal so that
     a read leaves no side files (and opening it with Store, which switches it back, shows)."""
-    from tracker.store import Store
-
     path = tmp_path_factory.mktemp("built") / "progress.db"
     ticks = iter(datetime(2026, 12, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=m)
                  for m in range(1000))
-    store = Store(path, clock=lambda: next(ticks))
-    for challenge, verdict, benches in ATTEMPTS:
-        store.record_attempt(plan="ml150", day=int(challenge[3:]),
-                             result=_result(challenge, verdict, benches), solution_hash="h",
-                             source="cli", started_at=datetime(2026, 12, 1, 8, tzinfo=UTC))
-    store.checkpoint()
-    store.close()
-    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-        conn.execute("PRAGMA journal_mode = DELETE")
+    bench_db.record(path, ATTEMPTS, machine=MACHINE, clock=lambda: next(ticks))
     return path
 
 
