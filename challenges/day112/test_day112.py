@@ -179,6 +179,8 @@ def steps(demands, period=15):
     ("window: down only to the highest recommendation of the window",
      steps([480, 360, 240, 240, 240, 240]), [4, 4, 4, 4, 3, 2]),
     ("up: scale-up is immediate", steps([480, 720]), [4, 6]),
+    # rows 30 s apart: the window counts seconds, not rows — t = 0 is out at t = 60 s
+    ("window: by time, rows 30 s apart", steps([480, 240, 240, 240], period=30), [4, 4, 2, 2]),
 ])
 def test_small_traces(solution, what, trace, want):
     assert oracle(trace, SMALL) == want  # the grader's own controller agrees with the hand
@@ -186,7 +188,7 @@ def test_small_traces(solution, what, trace, want):
 
 
 def test_simulate_rejects_an_initial_size_outside_the_bounds(solution):
-    for initial, lo, hi in ((1, 2, 6), (7, 2, 6), (3, 4, 2), (0, 0, 6)):
+    for initial, lo, hi in ((1, 2, 6), (7, 2, 6), (3, 4, 2), (2, 0, 6), (0, 0, 6)):
         policy = {**SMALL, "initial_replicas": initial, "min_replicas": lo, "max_replicas": hi}
         with pytest.raises(ValueError):
             solution.simulate(steps([480]), policy)
@@ -272,6 +274,10 @@ def test_hpa_matches_the_policy(documents):
     ref = spec.get("scaleTargetRef", {})
     assert (ref.get("kind"), ref.get("name")) == ("Deployment", NAME), (
         f"scaleTargetRef points at {ref.get('kind')}/{ref.get('name')}, not Deployment/{NAME}")
+    # optional in the schema, but without it the controller cannot find the Deployment's scale
+    assert ref.get("apiVersion") == "apps/v1", (
+        f"scaleTargetRef.apiVersion is {ref.get('apiVersion')!r}, expected 'apps/v1' (the "
+        "Deployment's group/version: without it the HPA cannot resolve its target)")
     assert (spec.get("minReplicas"), spec.get("maxReplicas")) == (p["min_replicas"],
                                                                    p["max_replicas"]), (
         f"minReplicas/maxReplicas are {spec.get('minReplicas')}/{spec.get('maxReplicas')}, the "

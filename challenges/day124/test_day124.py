@@ -274,21 +274,27 @@ def test_requirements_are_pinned(files):
         f"{sorted(names)}")
 
 
+def glob_parts(parts: list[str], pats: list[str]) -> bool:
+    """Docker's (Go's filepath.Match) globbing, one path segment per pattern segment: '*' and
+    '?' never cross a '/'; a '**' segment matches any number of folders."""
+    if not pats:
+        return not parts
+    if pats[0] == "**":
+        return any(glob_parts(parts[k:], pats[1:]) for k in range(len(parts) + 1))
+    return bool(parts) and fnmatch.fnmatchcase(parts[0], pats[0]) and glob_parts(parts[1:],
+                                                                                  pats[1:])
+
+
 def ignored(patterns: list[str], path: str) -> bool:
     """Docker's .dockerignore rule, simplified: the last matching line wins, '!' re-includes;
-    a pattern also matches everything below a matching directory; '**/' matches any depth."""
+    a pattern also matches everything below a matching directory."""
     out = False
+    parts = path.split("/")
     for pat in patterns:
         neg = pat.startswith("!")
         pat = pat[1:] if neg else pat
-        pat = pat.strip().lstrip("/").rstrip("/")
-        forms = {pat, pat.removeprefix("**/")} if pat.startswith("**/") else {pat}
-        parts = path.split("/")
-        prefixes = ["/".join(parts[:k]) for k in range(1, len(parts) + 1)]
-        hit = any(fnmatch.fnmatchcase(pre, f) for f in forms for pre in prefixes)
-        if pat.startswith("**/"):
-            hit = hit or any(fnmatch.fnmatchcase(part, pat[3:]) for part in parts)
-        if hit:
+        pats = [p for p in pat.strip().strip("/").split("/") if p not in ("", ".")]
+        if pats and any(glob_parts(parts[:k], pats) for k in range(1, len(parts) + 1)):
             out = not neg
     return out
 

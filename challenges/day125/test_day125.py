@@ -145,13 +145,15 @@ def choose(solution, table, scenario):
 
 
 def test_exact_cost_tie_goes_to_fewer_replicas(solution):
-    # 3 × 0.30 = 0.90 = 2 × 0.45 exactly (in floats 3 × 0.3 is 0.8999999999999999)
-    table = [inst("many", 2, 1.0, "0.30"), inst("few", 3, 1.0, "0.45")]
+    # 3 × 0.30 = 0.90 = 2 × 0.45 exactly (in floats 3 × 0.3 is 0.8999999999999999); the
+    # fewer replicas have the later name and come second, so neither the name nor the table's
+    # order breaks this tie the right way
+    table = [inst("narrow", 2, 1.0, "0.30"), inst("wide", 3, 1.0, "0.45")]
     got, want = choose(solution, table, (50.0, 0.004, 300.0, 0.01))
     assert got == want, (
-        f"cheapest = {got}, expected {want}: 'many' (3 × $0.30) and 'few' (2 × $0.45) cost "
-        "exactly $0.90 — equal costs go to the fewer replicas (compare Decimal costs, not "
-        "floats)")
+        f"cheapest = {got}, expected {want}: 'narrow' (3 × $0.30) and 'wide' (2 × $0.45) cost "
+        "exactly $0.90 — equal costs go to the fewer replicas before the name (compare Decimal "
+        "costs, not floats)")
 
 
 def test_exact_cost_and_replica_tie_goes_to_the_name(solution):
