@@ -218,6 +218,7 @@ def stop(svc: Running, grace_s: float = 3.0) -> None:
     _signal_all(svc.family.values(), signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         svc.process.wait(timeout=grace_s)
+    svc.remember_children()  # what a supervisor forked during the grace period
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
     _signal_all(svc.family.values(), signal.SIGKILL)
