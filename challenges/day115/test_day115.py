@@ -206,6 +206,29 @@ def test_summarise(solution, batch):
                     f"{want['speedup']!r}{hint}", pytrace=False)
 
 
+def test_importing_the_module_draws_nothing(solution_dir, monkeypatch):
+    """The grader imports solution.py to call summarise: the page is drawn only when the file
+    runs as __main__ (with MLTRACK_RESULTS unset, any main() would start with st.error)."""
+    import importlib.util
+
+    import streamlit as st
+
+    monkeypatch.delenv(ENV, raising=False)
+    drawn = []
+    for name in ("error", "warning", "info", "selectbox", "metric", "dataframe", "bar_chart",
+                 "line_chart", "altair_chart", "vega_lite_chart", "columns"):
+        monkeypatch.setattr(st, name, lambda *a, _name=name, **k: drawn.append(_name))
+    spec = importlib.util.spec_from_file_location("solution_imported", solution_dir /
+                                                  "solution.py")
+    try:
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    except Exception as exc:  # noqa: BLE001 (a page drawn with stand-ins may trip over them)
+        drawn.append(f"then raised {type(exc).__name__}")
+    assert not drawn, (
+        f"importing solution.py drew {drawn}: call main() only under "
+        "`if __name__ == \"__main__\":`, so that the module imports without drawing anything")
+
+
 def test_summarise_of_an_absent_batch_raises(solution):
     with pytest.raises(ValueError):
         solution.summarise(TABLE.copy(), 4)

@@ -271,6 +271,35 @@ def test_load_benchmarks_of_a_database_without_records(solution, built, tmp_path
         f"the empty DataFrame must still have the columns {COLUMNS}, got {list(table.columns)}")
 
 
+def test_load_benchmarks_opens_the_database_read_only(solution, built, tmp_path, monkeypatch):
+    """A read-write connection that only reads changes nothing on disk, so each connection
+    load_benchmarks opens with sqlite3.connect is probed: a write on it must be refused."""
+    import sqlite3
+
+    path = fresh(built, "full", tmp_path)
+    real, writable = sqlite3.connect, []
+
+    def probed(*args, **kwargs):
+        conn = real(*args, **kwargs)
+        try:
+            conn.execute("DELETE FROM benchrecord WHERE 0")  # deletes nothing, then rolled back
+            conn.rollback()
+            writable.append(args[0] if args else kwargs.get("database"))
+        except sqlite3.OperationalError:
+            pass  # "attempt to write a readonly database": what mode=ro gives
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", probed)
+    before = snapshot(path.parent)
+    solution.load_benchmarks(path)
+    monkeypatch.undo()
+    unchanged(path.parent, before, "load_benchmarks")
+    if writable:
+        pytest.fail(f"load_benchmarks opened {writable[0]!r} read-write: a write on its "
+                    "connection was accepted. Open it read-only: sqlite3.connect("
+                    "f'{path.resolve().as_uri()}?mode=ro', uri=True)", pytrace=False)
+
+
 # ---- the page -----------------------------------------------------------------------------
 
 def test_the_page_shows_the_first_challenge(app, built, tmp_path):
@@ -309,6 +338,12 @@ def test_new_records_show_after_a_rerun_and_after_refresh(app, built, tmp_path):
             assert refresh, "no st.button labelled 'Refresh'"
             refresh[0].click()
             run(at, path, "the app after a click on Refresh")
+            chosen = select_box(at).value
+            assert chosen == "day105", (
+                f"after a click on Refresh brought a new challenge (day110), the 'Challenge' "
+                f"selectbox shows {chosen!r}; day105 was chosen and must stay chosen: give the "
+                "selectbox a key (key='challenge') — without one, new options make it a new "
+                "widget, back at the first option")
         check_view(at, "day105", ATTEMPTS + LATER[:step], when=f" after {how}")
 
 
