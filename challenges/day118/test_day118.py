@@ -94,12 +94,12 @@ def test_swiglu_float32(solution, beta):
     assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == (37, 12), (
         f"swiglu returned {getattr(got, 'dtype', type(got).__name__)} "
         f"{getattr(got, 'shape', '')}, expected float32 (37, 12): the last axis halves")
-    ok, worst = _close(got, _oracle(x, beta), F32_ATOL, F32_RTOL)
+    assert np.array_equal(x, before), "swiglu modified its input"
+    ok, worst = _close(got, _oracle(before, beta), F32_ATOL, F32_RTOL)
     assert ok, (
         f"swiglu(x, beta={beta}) differs from a·b·sigmoid(beta·b) (a = the first half of the "
         f"last axis, b = the second) beyond {F32_ATOL:g} + {F32_RTOL:g}·|y| (by {worst:.3g} "
         "more): check which half is gated, the split (two halves, not interleaved) and beta")
-    assert np.array_equal(x, before), "swiglu modified its input"
 
 
 def test_swiglu_any_rank_and_odd_axis(solution):
@@ -122,11 +122,11 @@ def test_swiglu_float16(solution):
     assert not bad, (
         f"swiglu in float16 gave inf/nan for (a, b) = {bad}, whose exact results fit float16: "
         "compute in float32 and round to float16 once at the end (a·b alone overflows float16)")
-    ok, worst = _close(got, _oracle(x, 1.0), F16_ATOL, F16_RTOL)
+    assert np.array_equal(x, before), "swiglu modified its float16 input"
+    ok, worst = _close(got, _oracle(before, 1.0), F16_ATOL, F16_RTOL)
     assert ok, (
         f"swiglu on float16 differs from the float64 oracle beyond {F16_ATOL:g} + "
         f"{F16_RTOL:g}·|y| (by {worst:.3g} more): compute in float32, round once")
-    assert np.array_equal(x, before), "swiglu modified its float16 input"
 
 
 # --- the TensorRT-plugin-shaped class ----------------------------------------------------
@@ -147,6 +147,11 @@ def test_plugin_identity_and_types(solution):
     for types in (["int8"], ["int32"], ["bfloat16"], ["float32", "float32"]):
         expect.raises(TypeError, plugin.get_output_data_types, types,
                       what="get_output_data_types", why=f"the input types {types}")
+    for given in (2, np.float32(0.5)):  # kept as float(beta): what serialize packs as a double
+        kept = solution.SwiGLUPlugin(given).beta
+        assert type(kept) is float and kept == float(given), (
+            f"SwiGLUPlugin({given!r}).beta is {kept!r} ({type(kept).__name__}): keep beta as "
+            "the Python float float(beta)")
     for beta in (0.0, -1.0, math.nan, math.inf):
         expect.raises(ValueError, solution.SwiGLUPlugin, beta,
                       what="SwiGLUPlugin", why=f"beta = {beta} (must be finite and > 0)")
@@ -236,11 +241,11 @@ def test_plugin_enqueue_writes_into_the_output_buffer(solution, dtype):
     assert not np.isnan(out).any(), (
         "the output buffer still holds its initial NaNs after enqueue: write the result into "
         "outputs[0] in place")
+    assert np.array_equal(x, before), "enqueue modified its input"
     atol, rtol = (F32_ATOL, F32_RTOL) if dtype == np.float32 else (F16_ATOL, F16_RTOL)
-    ok, worst = _close(out, _oracle(x, 1.25), atol, rtol)
+    ok, worst = _close(out, _oracle(before, 1.25), atol, rtol)
     assert ok, (f"enqueue wrote {np.dtype(dtype).name} results {worst:.3g} beyond the "
                 "tolerance of a·b·sigmoid(beta·b) with the plugin's beta")
-    assert np.array_equal(x, before), "enqueue modified its input"
 
 
 # --- ONNX: the schema and the learner's model --------------------------------------------
@@ -299,6 +304,12 @@ def test_the_onnx_model(model_path):
         f"the node's float attribute beta is {beta}, expected [{BETA}]")
     imports = {o.domain: o.version for o in model.opset_import}
     assert imports.get(DOMAIN) == 1, f"the model imports {imports}: add {DOMAIN!r} version 1"
+    assert imports.get("") == 18, (
+        f"the model imports {imports}: the standard domain '' at opset 18, as the spec fixes "
+        "(onnx's default is its own newest opset)")
+    assert model.ir_version == 10, (
+        f"the model's ir_version is {model.ir_version}, the spec asks for 10: onnx writes its "
+        "own newest by default, which older readers refuse")
     ins, outs = model.graph.input, model.graph.output
     assert [i.name for i in ins] == ["input"] and [o.name for o in outs] == ["output"], (
         "one graph input 'input' and one output 'output' (the weights are initializers)")
@@ -308,6 +319,10 @@ def test_the_onnx_model(model_path):
             f"{value.name}: the batch axis must be symbolic (a dim_param such as 'batch')")
         assert dims[1].dim_value == width, (
             f"{value.name}: the feature axis is {dims[1]}, expected {width}")
+    batch = [v.type.tensor_type.shape.dim[0].dim_param for v in (ins[0], outs[0])]
+    assert batch[0] == batch[1], (
+        f"the batch dims of input and output are named {batch}: one symbolic batch, the same "
+        "dim_param on both")
 
 
 def _session(solution, path):

@@ -48,7 +48,7 @@ def relax_mod(solution, task):
     # find_spec, not an import: an unfinished to_relax fails before anyone pays for TVM
     if importlib.util.find_spec("tvm") is None:
         raise PackageSkip("needs package mltrack[tvm] (pip install mltrack[tvm])")
-    model = task.model
+    model = task.model.train()  # handed over in train mode: model.eval() on it would show
     before = {k: v.clone() for k, v in model.state_dict().items()}
     was_training = model.training
     mod = solution.to_relax(model, task.x_bench[:8].clone())
@@ -58,6 +58,19 @@ def relax_mod(solution, task):
         harm = (f"to_relax changed the caller's model ({changed[:3] or 'its mode'}): export an "
                 "eval-mode copy (copy.deepcopy(model).eval())")
     return mod, harm
+
+
+def _symbolic_ranges(func) -> list[tuple[int | None, int]]:
+    """(min, max) of each symbolic dim that has a maximum, as from_exported_program records
+    torch.export's Dim ranges in the function's attributes: here only the batch has one."""
+    def bounds(key: str) -> dict[str, int]:
+        try:
+            return {str(k): int(v) for k, v in func.attrs[key].items()}
+        except (KeyError, TypeError, AttributeError):
+            return {}
+
+    lower, upper = bounds("tir_var_lower_bound"), bounds("tir_var_upper_bound")
+    return [(lower.get(k), v) for k, v in upper.items()]
 
 
 def test_to_relax_returns_a_relax_module(relax_mod, tvm):
@@ -71,6 +84,11 @@ def test_to_relax_returns_a_relax_module(relax_mod, tvm):
     assert len(params) == 1, (
         f"the module's main takes {len(params)} inputs, expected 1 (the batch): import with "
         "keep_params_as_input=False so the weights are constants inside the module")
+    ranges = _symbolic_ranges(mod["main"])
+    assert ranges == [(1, 1024)], (
+        f"main's symbolic dims with a declared range are {ranges} (min, max), expected one "
+        "batch of 1..1024: export with dynamic_shapes=({0: torch.export.Dim('batch', min=1, "
+        "max=1024)},)")
     assert not harm, harm
 
 
