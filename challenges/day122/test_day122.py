@@ -5,6 +5,7 @@ learner's server: answers against the model run directly, INVALID_ARGUMENT for b
 the batched, byte-packed client ≥ k× the throughput of per-image repeated-float calls
 (measured in the same run), and a clean stop on SIGTERM."""
 
+import ipaddress
 import os
 import subprocess
 import sys
@@ -218,6 +219,8 @@ def _client_run(probe, fn, images, **kwargs):
 def _same(got, want, what):
     got = np.asarray(got)
     assert got.shape == want.shape, f"{what}: shape {got.shape}, expected {want.shape}"
+    assert got.dtype == np.float32, (
+        f"{what}: dtype {got.dtype}, expected float32 (the logits as they came, not widened)")
     bad = np.flatnonzero((bits(got) != bits(want)).any(axis=1))
     assert not len(bad), (
         f"{what}: {len(bad)} of {len(want)} rows differ from the grader's server's answers, first "
@@ -273,6 +276,27 @@ def server(solution, solution_dir, stubs, task, tmp_path_factory):
     with service.serve(argv, ready=service.tcp_ready, start_timeout_s=START_TIMEOUT_S,
                        stop_timeout_s=STOP_GRACE_S, env={"PYTHONPATH": path}) as svc:
         yield svc
+
+
+def test_the_server_listens_on_loopback_only(server):
+    """127.0.0.1:port, not every interface ('[::]:port', '0.0.0.0:port')."""
+    family = psutil.Process(server.process.pid)
+    exposed = []
+    for proc in [family, *family.children(recursive=True)]:
+        try:
+            sockets = (proc.net_connections("inet") if hasattr(proc, "net_connections")
+                       else proc.connections("inet"))
+        except psutil.Error:
+            continue
+        for s in sockets:
+            if s.status == psutil.CONN_LISTEN and s.laddr.port == server.port:
+                address = ipaddress.ip_address(s.laddr.ip.split("%")[0])
+                address = getattr(address, "ipv4_mapped", None) or address
+                if not address.is_loopback:
+                    exposed.append(s.laddr.ip)
+    assert not exposed, (
+        f"the server listens on {exposed[0]!r}, port {server.port}: that is every interface — "
+        f"bind 127.0.0.1:{server.port} only (server.add_insecure_port(f'127.0.0.1:{{port}}'))")
 
 
 def _stub(port):
@@ -349,19 +373,22 @@ def test_bad_batches_get_invalid_argument(server, case):
         "checked before the model runs")
 
 
-def test_a_bad_image_gets_invalid_argument(server):
+@pytest.mark.parametrize("pixels,why", [([0.5] * 63, "63 pixels"),
+                                        ([0.5] * 63 + [float("nan")], "a NaN pixel")],
+                         ids=["63", "nan"])
+def test_a_bad_image_gets_invalid_argument(server, pixels, why):
     import grpc
     channel, stub = _stub(server.port)
     with channel:
         try:
-            stub.Predict(_pb().Image(pixels=[0.5] * 63), timeout=10)
+            stub.Predict(_pb().Image(pixels=pixels), timeout=10)
         except grpc.RpcError as exc:
             code = exc.code()
         else:
             code = None
     server.check_alive()
     assert code == grpc.StatusCode.INVALID_ARGUMENT, (
-        f"Predict with 63 pixels gave {code.name if code else 'an answer'}: it must fail with "
+        f"Predict with {why} gave {code.name if code else 'an answer'}: it must fail with "
         "INVALID_ARGUMENT")
 
 
