@@ -56,13 +56,22 @@ def _scenario(solution, coro_fn, **kwargs):
     async def main():
         batcher = solution.Batcher(kwargs.pop("run_batch"), **kwargs)
         try:
-            return await coro_fn(batcher)
+            result = await coro_fn(batcher)
         finally:
             try:
                 await asyncio.wait_for(batcher.close(), STEP_S)
             except TimeoutError:
                 pytest.fail(f"Batcher.close() did not return within {STEP_S:g} s",
                             pytrace=False)
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if others:  # a cancelled task needs a few loop turns to finish: allow 0.1 s
+            await asyncio.wait(others, timeout=0.1)
+        running = [t for t in others if not t.done()]
+        if running:
+            pytest.fail(f"Batcher.close() returned with {len(running)} task(s) still running "
+                        f"({running[0].get_coro()!r}): close() must stop the worker task "
+                        "(cancel it and await it)", pytrace=False)
+        return result
     return asyncio.run(main())
 
 
@@ -73,6 +82,12 @@ def test_bad_settings_are_refused(solution):
         except ValueError:
             continue
         pytest.fail(f"Batcher(run_batch, **{kwargs}) must raise ValueError", pytrace=False)
+    try:  # the bounds themselves are valid settings
+        solution.Batcher(Recorder(), max_batch=1, max_wait_ms=0.0)
+    except ValueError as exc:
+        pytest.fail(f"Batcher(run_batch, max_batch=1, max_wait_ms=0.0) raised {exc!r}: both "
+                    "are valid settings and must be accepted (only max_batch < 1 or "
+                    "max_wait_ms < 0 is refused)", pytrace=False)
 
 
 def test_full_batches_run_at_once_and_answers_go_back_to_their_callers(solution):
@@ -142,6 +157,49 @@ def test_batches_form_as_specified_on_a_scripted_arrival_pattern(solution):
             f"batch {want[k]} ran {waited:.3f} s after its first item arrived; max_wait_ms is "
             f"{wait * 1e3:g} ({wait:g} s, +{SLACK_S:g} s slack allowed): the wait counts from "
             "the batch's first item, not from the latest one")
+
+
+class SlowFirst(Recorder):
+    """A Recorder whose first batch takes RUN_S to run (a busy device)."""
+
+    RUN_S = 0.33
+
+    def __call__(self, items):
+        answers = super().__call__(items)
+        if len(self.batches) == 1:
+            time.sleep(self.RUN_S)
+        return answers
+
+
+def test_the_wait_counts_from_arrival_even_while_a_batch_runs(solution):
+    # item 2 arrives 0.05 s into a 0.33 s run: its deadline (0.35 s) has nearly passed when the
+    # worker is free again, so it runs then; a clock started when the worker takes it runs it
+    # at 0.63 s. (A run_batch called on the event loop delays the arrival itself: fine too.)
+    rec, wait = SlowFirst(), 0.3
+    arrived = {}
+
+    async def go(b):
+        t0 = time.monotonic()
+
+        def send(i):
+            arrived[i] = time.monotonic()
+            return asyncio.ensure_future(b.submit(i))
+
+        pending = [send(0), send(1)]
+        await asyncio.sleep(max(0.0, t0 + 0.05 - time.monotonic()))
+        pending.append(send(2))
+        return await _step(asyncio.gather(*pending), "an item that arrived during a run")
+
+    answers = _scenario(solution, go, run_batch=rec, max_batch=2, max_wait_ms=wait * 1e3)
+    assert rec.batches == [[0, 1], [2]] and answers == [1, 11, 21], (
+        f"max_batch=2; items 0, 1 at t=0, item 2 at t=0.05 s ran as batches {rec.batches} "
+        f"and answered {answers}; expected [[0, 1], [2]] and [1, 11, 21]")
+    waited = rec.times[1] - arrived[2]
+    assert waited <= wait + SLACK_S, (
+        f"item 2 arrived while batch [0, 1] ran ({SlowFirst.RUN_S:g} s) and its batch ran "
+        f"{waited:.3f} s after it arrived; max_wait_ms is {wait * 1e3:g} (+{SLACK_S:g} s slack): "
+        "a batch's wait counts from its arrival, not from when the worker takes it after "
+        "the previous batch")
 
 
 def test_max_batch_1_runs_every_item_alone_and_at_once(solution):

@@ -39,7 +39,11 @@ def _samples():
 def test_percentile_is_the_nearest_rank(solution):
     for n, values in _samples():
         for q in (1, 5, 10, 25, 50, 75, 90, 95, 99, 100):
-            got = solution.percentile(values.tolist(), q)
+            given = values.tolist()
+            got = solution.percentile(given, q)
+            if given != values.tolist():
+                pytest.fail(f"percentile modified the list of {n} values it was given (sorted "
+                            "it in place?): sort a copy, sorted(values)", pytrace=False)
             want = nearest_rank(values, q)
             if not isinstance(got, float | int) or got != want:
                 ordered = np.sort(values)
@@ -129,6 +133,28 @@ def test_requests_that_fail_are_counted_as_errors(solution):
             f"with no request answered p{q}_ms must be NaN, got {v!r}")
 
 
+def test_timed_out_requests_are_errors_and_throughput_counts_answers(solution):
+    # 3 requests at once: one held 50 ms, two held past timeout_s; n / span would pass for
+    # answered / span whenever nothing fails, so this is the case that tells them apart
+    with DelayServer([0.05, 1.5, 1.5]) as srv:
+        report = solution.run_load(srv.url, 3, 3, list(EDGES_MS), timeout_s=0.5)
+    assert isinstance(report, dict), f"run_load returned a {type(report).__name__}, not a dict"
+    assert report.get("errors") == 2, (
+        f"of 3 requests, 2 were held 1.5 s with timeout_s=0.5: errors={report.get('errors')!r}, "
+        "not 2 (timeout_s is each request's timeout; a request not answered within it is an "
+        "error)")
+    lat = report.get("latencies_ms")
+    assert isinstance(lat, list) and len(lat) == 1, (
+        f"latencies_ms must hold the 1 answered request's latency, got {lat!r}")
+    rps = report.get("throughput_rps")
+    assert isinstance(rps, float | int) and rps > 0, f"throughput_rps is {rps!r}"
+    # the run lasts at least as long as its one answered request
+    assert 1 / rps >= 0.99 * lat[0] / 1e3, (
+        f"throughput_rps {rps:.1f} with 1 request answered in {lat[0]:.1f} ms means a run of "
+        f"{1e3 / rps:.1f} ms, shorter than that request: throughput counts answered requests "
+        "only, not all n")
+
+
 @pytest.fixture(scope="module")
 def runs(solution):
     """The learner's run (client start-up made slow), then the grader's own, same server."""
@@ -137,8 +163,9 @@ def runs(solution):
     clients = []
 
     def slow_init(self, *args, **kwargs):
+        if not clients:  # only the first: a client per request fails fast on the count
+            time.sleep(STARTUP_S)
         clients.append(self)
-        time.sleep(STARTUP_S)
         real_init(self, *args, **kwargs)
 
     out = {"clients": clients}
@@ -148,7 +175,12 @@ def runs(solution):
             out["report"] = solution.run_load(srv.url, N, CONCURRENCY, list(EDGES_MS))
         finally:
             httpx.AsyncClient.__init__ = real_init
-        out["server"] = {"arrivals": srv.arrivals, "max_in_flight": srv.max_in_flight,
+        # the client may read its last answer before the server's thread has recorded it
+        settle = time.monotonic() + 2.0
+        while len(srv.service_s) < srv.arrivals and time.monotonic() < settle:
+            time.sleep(0.005)
+        out["server"] = {"arrivals": srv.arrivals, "methods": dict(srv.methods),
+                         "max_in_flight": srv.max_in_flight,
                          "service_ms": [s * 1e3 for s in srv.service_s], "span_s": srv.span_s()}
         srv.reset()
         shots = load.post_all(srv.url, [None] * N, concurrency=CONCURRENCY, timeout_s=10.0,
@@ -182,6 +214,9 @@ def test_one_httpx_client_for_the_whole_run(runs):
 def test_exactly_n_requests_at_the_stated_concurrency(runs):
     srv = runs["server"]
     assert srv["arrivals"] == N, f"the server received {srv['arrivals']} requests, not n={N}"
+    assert srv["methods"] == {"GET": N}, (
+        f"the server received requests by method {srv['methods']}: run_load sends GET "
+        "requests (client.get)")
     most = srv["max_in_flight"]
     assert most <= CONCURRENCY, (
         f"the server saw {most} requests in flight at once: concurrency={CONCURRENCY} must "
@@ -217,6 +252,9 @@ def test_the_figures_agree_with_the_latencies_reported(runs):
 def test_latencies_cover_the_whole_request(runs):
     lat = np.sort(np.asarray(_latencies(runs["report"]), dtype=np.float64))
     served = np.sort(np.asarray(runs["server"]["service_ms"]))
+    if served.size != lat.size:
+        pytest.fail(f"the server answered {served.size} requests but latencies_ms holds "
+                    f"{lat.size}", pytrace=False)
     short = np.flatnonzero(lat < served - 1.0)
     assert short.size == 0, (
         f"the {short[0] + 1}-th shortest latency reported is {lat[short[0]]:.2f} ms, but the "

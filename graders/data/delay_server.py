@@ -2,16 +2,16 @@
 
     with DelayServer(delays_s) as srv:       # listens on 127.0.0.1, a free port
         ... load against srv.url ...
-        srv.arrivals, srv.max_in_flight, srv.service_s, srv.span_s()
+        srv.arrivals, srv.methods, srv.max_in_flight, srv.service_s, srv.span_s()
         srv.reset()                          # counters back to zero for the next run
 
 Every request (any method, any path) is answered 200 with `{"i": k}` after holding it for
 delays_s[k % len(delays_s)] seconds, k being its arrival index since the last reset: the
 multiset of service times of any run of len(delays_s) requests is known in advance, so the
 percentiles a client measures can be checked. The server counts arrivals and requests in
-flight (the most at once is what tells a concurrent client from a sequential one). It runs
-an asyncio loop in a thread of the grader's process and speaks just enough HTTP/1.1
-(keep-alive, Content-Length bodies) for httpx.
+flight (the most at once is what tells a concurrent client from a sequential one), and the
+requests per HTTP method. It runs an asyncio loop in a thread of the grader's process and
+speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies) for httpx.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class DelayServer:
     def reset(self) -> None:
         """Forget the last run: arrival index, counts and timings start again."""
         self.arrivals = 0
+        self.methods: dict[str, int] = {}  # requests per HTTP method ("GET": 80)
         self.in_flight = 0
         self.max_in_flight = 0
         self.service_s: list[float] = []  # arrival to answer written, per answered request
@@ -65,6 +66,8 @@ class DelayServer:
                 if length:
                     await reader.readexactly(length)
                 start = time.perf_counter()
+                method = head.split(b" ", 1)[0].decode("ascii", "replace")
+                self.methods[method] = self.methods.get(method, 0) + 1
                 k = self.arrivals
                 self.arrivals += 1
                 if self.first_arrival is None:
@@ -81,8 +84,8 @@ class DelayServer:
                 finally:
                     self.in_flight -= 1
                 end = time.perf_counter()
-                self.service_s.append(end - start)
                 self.last_answer = end
+                self.service_s.append(end - start)  # last: a reader waits on its length
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError,
                 asyncio.CancelledError):
             pass  # the client closed the connection, or the server is stopping

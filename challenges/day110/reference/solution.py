@@ -32,7 +32,7 @@ class Batcher:
             self._queue = asyncio.Queue()
             self._worker = asyncio.create_task(self._serve())
         answer = asyncio.get_running_loop().create_future()
-        await self._queue.put((item, answer))
+        await self._queue.put((item, answer, time.monotonic()))  # stamped on arrival
         return await answer
 
     async def close(self) -> None:
@@ -44,25 +44,27 @@ class Batcher:
     async def _serve(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            deadline = time.monotonic() + self.max_wait_s  # counted from the first item
+            # counted from the first item's arrival, which may lie in the previous batch's run
+            deadline = batch[0][2] + self.max_wait_s
             while len(batch) < self.max_batch:
                 left = deadline - time.monotonic()
-                if left <= 0:
-                    break
                 try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), left))
-                except TimeoutError:
+                    if left <= 0:  # past the deadline: what is already waiting, no more
+                        batch.append(self._queue.get_nowait())
+                    else:
+                        batch.append(await asyncio.wait_for(self._queue.get(), left))
+                except (TimeoutError, asyncio.QueueEmpty):
                     break
-            items = [item for item, _ in batch]
+            items = [item for item, _, _ in batch]
             try:
                 # in a thread: the event loop keeps accepting requests for the next batch
                 results = await asyncio.to_thread(self.run_batch, items)
             except Exception as exc:  # every caller of this batch learns of it
-                for _, answer in batch:
+                for _, answer, _ in batch:
                     if not answer.done():
                         answer.set_exception(exc)
                 continue
-            for (_, answer), result in zip(batch, results, strict=True):
+            for (_, answer, _), result in zip(batch, results, strict=True):
                 if not answer.done():  # a caller that gave up has a cancelled future
                     answer.set_result(result)
 
