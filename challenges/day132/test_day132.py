@@ -41,8 +41,14 @@ ENV_KEYS = ("python", "torch", "numpy", "seed", "threads", "deterministic",
             "cudnn_deterministic", "cudnn_benchmark", "num_workers")
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)$")
 # runs `python solution.py --seed 3 --out DIR` and notes the top-level modules it loaded
-# (before the interpreter's exit handlers, which may import more)
+# (before the interpreter's exit handlers, which may import more); it first imports
+# markupsafe (torch's jinja2 needs it), a distribution spelled `MarkupSafe`: the lock must
+# keep that spelling and still sort it by its normalised name
 WRAPPER = """import json, runpy, sys
+try:
+    import markupsafe  # noqa: F401
+except ImportError:
+    pass
 path = sys.argv[1]
 sys.argv = ["solution.py"] + sys.argv[2:]
 sys.path.insert(0, "")
@@ -156,6 +162,7 @@ def run_here(solution, seed: int, out: Path) -> dict:
     np.random.seed(SCRAMBLE)
     torch.manual_seed(SCRAMBLE)
     torch.use_deterministic_algorithms(False)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
     real_set, calls = torch.set_num_threads, []
 
     def watched_set(n):
@@ -170,12 +177,17 @@ def run_here(solution, seed: int, out: Path) -> dict:
         results = solution.run_experiment(seed, str(out))
         flags = {"threads": calls[-1] if calls else None,
                  "deterministic": torch.are_deterministic_algorithms_enabled(),
-                 "warn_only": torch.is_deterministic_algorithms_warn_only_enabled()}
+                 "warn_only": torch.is_deterministic_algorithms_warn_only_enabled(),
+                 "cudnn": (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark),
+                 # the recipe draws nothing from these here: they stay where the seed put them
+                 "random": random.random() == random.Random(seed).random(),
+                 "numpy": np.random.rand() == np.random.RandomState(seed).rand()}
     finally:
         torch.set_num_threads = real_set
         for k in aliases:
             setattr(solution, k, real_set)
         torch.use_deterministic_algorithms(False)
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, False
         real_set(1)
     return {"returned": results, "flags": flags, "out": out}
 
@@ -186,7 +198,8 @@ def here(solution, solution_dir, launched, tmp_path_factory) -> dict:
                            why="write the SGD update by hand, as the spec's recipe does")
     root = tmp_path_factory.mktemp("here")
     try:
-        return {seed: run_here(solution, seed, root / f"seed{seed}")
+        # a folder whose parent does not exist yet: run_experiment creates both
+        return {seed: run_here(solution, seed, root / f"seed{seed}" / "run")
                 for seed in (OTHER_SEED, SEED)}
     except BaseException:
         abandon(launched)  # it fails anyway: do not wait for the command
@@ -238,6 +251,14 @@ def test_the_experiment_sets_its_flags(here):
             + ("never called torch.set_num_threads" if flags["threads"] is None else
                f"last called torch.set_num_threads({flags['threads']})")
             + ": call torch.set_num_threads(1) (every figure on one thread)")
+        unseeded = [k for k in ("random", "numpy") if not flags[k]]
+        assert not unseeded, (
+            f"after run_experiment({seed}, ...) the global {' and '.join(unseeded)} "
+            "generator(s) are not where seeding them with the seed leaves them: call "
+            "random.seed(seed) and np.random.seed(seed)")
+        assert flags["cudnn"] == (True, False), (
+            f"after run_experiment({seed}, ...) torch.backends.cudnn.deterministic and "
+            f".benchmark are {flags['cudnn']}: set them to True and False (and leave them so)")
 
 
 def test_run_experiment_returns_and_writes_the_results(here):
@@ -399,10 +420,14 @@ def test_the_lock_file_pins_what_the_experiment_imported(run):
         name, version = m.groups()
         assert canonical(name) not in pins, f"requirements.lock lists {name} twice"
         try:
-            installed = metadata.version(name)
+            dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             pytest.fail(f"requirements.lock pins {name}, which is not installed here",
                         pytrace=False)
+        installed, spelled = dist.version, dist.metadata["Name"]
+        assert name == spelled, (
+            f"requirements.lock pins {name}: write the name as the distribution's metadata "
+            f"spells it, {spelled}")
         assert version == installed, (
             f"requirements.lock pins {name}=={version}, but {installed} is installed (read "
             "versions with importlib.metadata.version)")

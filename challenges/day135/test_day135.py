@@ -40,6 +40,7 @@ RUN_S = 30  # one run of the page in the harness (a limit, not a target)
 UI_DIGITS = (0, 7)  # test digits typed into the page (classes 8 and 3)
 AGREE, DISAGREE = 5.0, 25.0  # /benchmarks p50 over the grader's median: pass / fail bounds
 MIN_SAMPLES = 20
+PAGE_LOADS: list = []  # load_task() calls made by runs of the page (there must be none)
 
 
 def row_text(row) -> str:
@@ -110,7 +111,16 @@ def fake_api():
 def page(solution_dir, monkeypatch, url: str):
     from streamlit.testing.v1 import AppTest
 
+    from graders.data import capstone2
+
     monkeypatch.setenv(URL_VAR, url)
+
+    def load_task_in_the_page():  # the page re-runs the whole file: no model there
+        PAGE_LOADS.append(1)
+        raise RuntimeError("load_task() called by a run of the page")
+
+    PAGE_LOADS.clear()
+    monkeypatch.setattr(capstone2, "load_task", load_task_in_the_page)
     return run(AppTest.from_file(str(solution_dir / "solution.py"), default_timeout=RUN_S),
                "the page")
 
@@ -118,6 +128,11 @@ def page(solution_dir, monkeypatch, url: str):
 def run(at, what: str):
     """Run (or rerun) the page; an exception inside the script is the learner's verdict."""
     at.run()
+    if PAGE_LOADS:
+        pytest.fail(f"{what} called load_task(): the page never runs the model — it shows the "
+                    "API's answer, never a class computed in the page — and keeps the "
+                    "module's top level cheap (it re-runs the whole file on every "
+                    "interaction): load the model in the app's lifespan", pytrace=False)
     if at.exception:
         e = at.exception[0]
         kind = getattr(e.proto, "type", "") or "Exception"
@@ -180,6 +195,11 @@ def test_the_page_sends_what_was_typed_and_shows_the_apis_answer(
         assert got.get("Backend") == backend, (
             f"the page shows metrics {got}: st.metric('Backend', ...) must show the backend "
             f"the API answered with ({backend!r})")
+    widget(at, "selectbox", "backend").select(BACKENDS[0])
+    run(at, "the page, after another backend was selected (no click)")
+    assert len(fake_api.bodies) == len(UI_DIGITS), (
+        "selecting a backend without clicking Predict sent a request: ask the API only when "
+        "the button is clicked")
 
 
 def test_the_page_reports_bad_pixels_without_asking(solution_dir, monkeypatch, fake_api,
@@ -187,7 +207,7 @@ def test_the_page_reports_bad_pixels_without_asking(solution_dir, monkeypatch, f
     at = page(solution_dir, monkeypatch, fake_api.url)
     before = len(fake_api.bodies)
     for text, why in ((row_text(oracle["rows"][0][:63]), "63 numbers"),
-                      (row_text(oracle["rows"][0][:63]) + ", x", "a word")):
+                      (row_text(oracle["rows"][0]) + ", x", "64 numbers and a word")):
         ask(at, text, "eager")
         assert len(at.error) >= 1, f"pixels with {why} must show an st.error"
         assert "Predicted class" not in shown(at), f"pixels with {why} must show no class"
@@ -300,6 +320,14 @@ def test_every_backend_answers_like_the_model(server, oracle, backend, record_me
         "argmax: every backend must give exactly the same classes")
     record_metric(f"accuracy_{backend}", float((classes == oracle["task"].y_eval.numpy())
                                                .mean()), unit="", target="")
+
+
+def test_the_backend_defaults_to_eager(server, oracle):
+    svc, client = server
+    r = client.post("/predict", json={"inputs": oracle["rows"][:1]})
+    assert r.status_code == 200 and r.json().get("backend") == "eager", (
+        f"POST /predict without a backend answered {r.status_code}: {r.text[:200]} — "
+        "`backend` is optional and defaults to 'eager'")
 
 
 @pytest.mark.parametrize("body,why", [
