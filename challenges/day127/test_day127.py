@@ -289,6 +289,25 @@ def test_the_formats_follow_the_rules(backend, task):
         "largest ReLU output of the float model on the calibration images")
 
 
+def test_activation_formats_ignore_negative_pre_activations(solution, small, task):
+    """On the demo models max |x W + b| and the largest ReLU output give the same format; a
+    unit that never fires (pre-activations near −64) tells them apart."""
+    import copy
+
+    import torch
+
+    model = copy.deepcopy(small)
+    with torch.no_grad():
+        model.fc1.bias[0] -= 64.0
+    b = solution.FpgaBackend()
+    b.prepare(model, task.calib)
+    _, _, _, fa = formats(model, task.calib)
+    assert list(getattr(b, "fa", [])) == fa, (
+        f"fa is {getattr(b, 'fa', None)} on an MLP whose first hidden unit never fires; "
+        f"expected {fa}: frac_bits of the largest ReLU output (negative pre-activations are "
+        "cut by the ReLU and do not count)")
+
+
 def test_the_backend_is_bit_exact_with_the_fixed_point_model(backend, task):
     b, problems = backend
     assert not problems, "; ".join(problems)

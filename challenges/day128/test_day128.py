@@ -24,6 +24,7 @@ AGREE, DISAGREE = 3.0, 10.0  # written / re-measured: pass within, fail beyond, 
 DECISIVE = 2.0  # a ranking is checked where the grader's medians differ by this factor
 MAX_TIME_S = 1.0
 REL = 1e-9
+THREADS_AFTER_ANALYSE: list[int] = []  # torch.get_num_threads() after the analyse call
 ROW_KEYS = {"backend": str, "batch": int, "median_ms": float, "samples_ms": list,
             "throughput_ips": float}
 
@@ -101,11 +102,65 @@ def test_each_backend_keeps_the_interface_and_agrees(prepared, task, oracle, nam
         f"{name}: the predicted classes differ from the eager model's")
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_each_backend_runs_on_its_own_copy(prepared, task, name):
+    """prepare works on copy.deepcopy(model): a later change to the caller's model must not
+    reach the backend (the grader moves fc3's bias by 1, then puts it back)."""
+    import torch
+
+    if name not in prepared:
+        pytest.fail(f"make_backends() has no backend named {name!r}", pytrace=False)
+    b, problems, _ = prepared[name]
+    assert not problems, "; ".join(problems)
+    x = task.x_bench[:5].numpy()
+    before = b.predict(x)
+    saved = task.model.fc3.bias.detach().clone()
+    with torch.no_grad():
+        task.model.fc3.bias.add_(1.0)
+    try:
+        after = b.predict(x)
+    finally:
+        with torch.no_grad():
+            task.model.fc3.bias.copy_(saved)
+    assert np.array_equal(before, after), (
+        f"{name}: changing the model after prepare changed the backend's logits — prepare "
+        "must work on its own copy.deepcopy(model).eval(), not on the caller's model")
+
+
+def test_the_script_backend_is_frozen(prepared):
+    """torch.jit.freeze folds the weights into the graph as constants: the frozen module
+    the backend keeps has no parameters left."""
+    import torch
+
+    b, problems, _ = prepared.get("torch-script", (None, ["no 'torch-script' backend"], 0))
+    assert not problems, "; ".join(problems)
+    scripted = [v for v in vars(b).values() if isinstance(v, torch.jit.ScriptModule)]
+    assert scripted, ("the torch-script backend keeps no torch.jit.ScriptModule among its "
+                      "attributes: keep the traced and frozen module on the backend")
+    assert not any(list(m.parameters()) for m in scripted), (
+        "the torch-script backend's TorchScript module still has parameters: call "
+        "torch.jit.freeze on the traced module (weights folded in as constants)")
+
+
 def test_onnxruntime_runs_on_one_thread(prepared):
+    """The session the backend keeps is read for its thread settings; without one among its
+    attributes, the threads of this process are counted (the dynamo exporter leaves a thread
+    of its own behind, so the count alone would blame a correct session)."""
+    import onnxruntime as ort
+
     if "onnxruntime" not in prepared:
         pytest.fail("make_backends() has no backend named 'onnxruntime'", pytrace=False)
-    _, problems, extra = prepared["onnxruntime"]
+    b, problems, extra = prepared["onnxruntime"]
     assert not problems, "; ".join(problems)
+    sessions = [v for v in vars(b).values() if isinstance(v, ort.InferenceSession)]
+    if sessions:
+        opts = [(o.intra_op_num_threads, o.inter_op_num_threads)
+                for o in (s.get_session_options() for s in sessions)]
+        assert all(o == (1, 1) for o in opts), (
+            f"the onnxruntime session runs with (intra_op_num_threads, inter_op_num_threads) = "
+            f"{opts[0]}: set SessionOptions.intra_op_num_threads = 1 and inter_op_num_threads "
+            "= 1 (thread CPU time would otherwise miss the work of the pool's threads)")
+        return
     assert extra <= 0, (
         f"preparing the onnxruntime backend and one predict started {extra} new thread(s): "
         "set SessionOptions.intra_op_num_threads = 1 and inter_op_num_threads = 1 (thread "
@@ -162,7 +217,14 @@ def table(solution, task):
             return _prepare(model, calib)
 
         b.prepare = counted
-    report = solution.analyse(backends, task.model, task.calib, task.x_bench)
+    import torch
+
+    torch.set_num_threads(2)  # analyse must set one thread itself
+    try:
+        report = solution.analyse(backends, task.model, task.calib, task.x_bench)
+        THREADS_AFTER_ANALYSE.append(torch.get_num_threads())
+    finally:
+        torch.set_num_threads(1)
     prepared = {b.name: counts.get(b.name, 0) for b in backends}
     if any(n != 1 for n in prepared.values()):
         pytest.fail(f"analyse must prepare each backend exactly once; it prepared {prepared}",
@@ -198,6 +260,9 @@ def test_the_table_is_well_formed(table):
     report, _ = table
     rows_of(table)
     assert report["threads"] == 1, f"report['threads'] is {report['threads']!r}: measure on one"
+    assert THREADS_AFTER_ANALYSE == [1], (
+        f"torch ran on {THREADS_AFTER_ANALYSE[0]} threads after analyse (the grader set 2 "
+        "before it): analyse must call torch.set_num_threads(1), as its `threads` says")
 
 
 def test_each_row_is_its_own_arithmetic(table):

@@ -41,6 +41,7 @@ WRAPPER = f"""
 import sys
 
 import numpy as np
+import torch
 
 import solution
 
@@ -68,7 +69,12 @@ class BadOutput:
 real = dict(solution.BACKENDS)
 solution.BACKENDS.clear()
 solution.BACKENDS.update({{"broken-prepare": BrokenPrepare, **real, "bad-output": BadOutput}})
-solution.main(sys.argv[1:])
+args = sys.argv[1:]
+sys.argv[1:] = []  # main must parse the list it is given, not the command line
+torch.set_num_threads(2)  # run_suite must set one thread itself
+solution.main(args)
+with open(args[args.index("--out") + 1] + ".threads", "w") as fh:
+    fh.write(str(torch.get_num_threads()))
 """
 
 
@@ -126,8 +132,10 @@ def runs(solution_dir, tmp_path_factory) -> dict:
                 results = json.loads(path.read_text(encoding="utf-8"))
             except ValueError as exc:
                 results = f"not valid JSON ({exc})"
+        threads = out / f"{name}.json.threads"  # written by the wrapper after main
         done[name] = {"code": code, "results": results,
-                      "tail": (out / f"{name}.log").read_text(errors="replace")[-1200:]}
+                      "tail": (out / f"{name}.log").read_text(errors="replace")[-1200:],
+                      "threads": threads.read_text() if threads.is_file() else None}
     return done
 
 
@@ -138,7 +146,10 @@ def table_of(runs, name) -> dict:
     if run["code"] is None:
         pytest.fail(f"{what} did not finish within {RUN_TIMEOUT_S} s", pytrace=False)
     if run["code"] != 0:
-        hint = (" — a failing backend must become a row with status 'failed', not crash the "
+        hint = (" — main(argv) must parse the list it is given: the wrapper calls "
+                "solution.main([\"--out\", FILE, \"--seed\", \"7\"]) with an empty command line"
+                if name == "wrapped" and "arguments are required" in run["tail"] else
+                " — a failing backend must become a row with status 'failed', not crash the "
                 "suite" if name == "wrapped" else "")
         pytest.fail(f"{what} crashed (exit code {run['code']}){hint}; its output ends:\n"
                     f"{run['tail']}", pytrace=False)
@@ -261,6 +272,9 @@ def test_a_failing_backend_is_a_failed_row(runs, request):
     assert broken["status"] == "failed" and BROKEN_MESSAGE in str(broken["error"]), (
         f"broken-prepare (its prepare raises RuntimeError) is {broken['status']!r} with error "
         f"{broken['error']!r}; expected 'failed' and the exception's message")
+    assert broken["error"] == f"RuntimeError: {BROKEN_MESSAGE}", (
+        f"broken-prepare's error is {broken['error']!r}; expected "
+        f"f\"{{type(exc).__name__}}: {{exc}}\" = 'RuntimeError: {BROKEN_MESSAGE}'")
     bad = found["bad-output"]
     assert bad["status"] == "failed" and isinstance(bad["error"], str) and bad["error"], (
         f"bad-output (predict returns float64 zeros (N, 10)) is {bad['status']!r}: the suite "
@@ -273,6 +287,14 @@ def test_a_failing_backend_is_a_failed_row(runs, request):
         check_ok_entry(found[name], "the run with failing backends")
     assert res["seed"] == WRAPPED_SEED and res["bench_indices"] == own["idx"][WRAPPED_SEED], (
         f"the run with --seed {WRAPPED_SEED} must record that seed and its own bench_indices")
+
+
+def test_the_suite_sets_one_thread(runs):
+    table_of(runs, "wrapped")
+    threads = runs["wrapped"]["threads"]
+    assert threads == "1", (
+        f"torch ran on {threads} threads after main (the wrapper set 2 before it): run_suite "
+        "must call torch.set_num_threads(1), as the table's `threads` says")
 
 
 # ---------------------------------------------------------------- the grader re-measures
