@@ -34,10 +34,11 @@ START_TIMEOUT_S, RESTORE_WITHIN_S, EXIT_WITHIN_S = 60.0, 30.0, 10.0
 KILL_LOAD, KILL_CONCURRENCY, KILL_AFTER_S, FAIL_WINDOW_S = 300, 8, 0.25, 1.0
 AGREE_FACTOR, AGREE_SLACK_MS = 4.0, 3.0
 TIMEOUT_S = 0.3
+CLOSED_LOOP_SPAN_S = 1.1  # waves need at least 1.2 s (the 503) before their second request
 
 KNOWN = textwrap.dedent("""
     import http.server, json, sys, threading, time
-    lock, inflight, arrivals = threading.Lock(), [0], []
+    lock, inflight, arrivals, sent, done = threading.Lock(), [0], [], [], []
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         def reply(self, status, obj):
@@ -47,11 +48,12 @@ KNOWN = textwrap.dedent("""
             self.wfile.write(out)
         def do_GET(self):
             with lock:
-                self.reply(200, {"arrivals": list(arrivals)})
+                self.reply(200, {"arrivals": list(arrivals), "sent": list(sent),
+                                 "done": list(done)})
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with lock:
-                inflight[0] += 1; arrivals.append(inflight[0])
+                inflight[0] += 1; arrivals.append(inflight[0]); sent.append(time.monotonic())
             try:
                 time.sleep(body.get("sleep_ms", 0) / 1000)
                 if body.get("drop"):
@@ -60,7 +62,7 @@ KNOWN = textwrap.dedent("""
                 self.reply(body.get("status", 200), {"ok": True})
             finally:
                 with lock:
-                    inflight[0] -= 1
+                    inflight[0] -= 1; done.append(time.monotonic())
         def log_message(self, *a):
             pass
     class S(http.server.ThreadingHTTPServer):
@@ -88,13 +90,13 @@ def driven(solution):
             pytest.fail(f"stress raised {type(exc).__name__}: {exc} — one request of the plan "
                         "has its connection closed without an answer: a failed request is an "
                         "error, counted in the report, never raised", pytrace=False)
-        arrivals = httpx.get(svc.url + "/stats", trust_env=False).json()["arrivals"]
+        stats = httpx.get(svc.url + "/stats", trust_env=False).json()
         t0 = time.perf_counter()
         slow = solution.stress(svc.url + "/work", [{"name": "slow", "concurrency": 1,
                                                     "requests": 1}],
                                [{"sleep_ms": 1500}], timeout_s=TIMEOUT_S)
         slow_wall = time.perf_counter() - t0
-    return reports, arrivals, (slow, slow_wall)
+    return reports, stats["arrivals"], (slow, slow_wall), stats
 
 
 def test_the_driver_reports_each_phase_in_order(driven):
@@ -147,6 +149,17 @@ def test_the_driver_keeps_the_phases_concurrency_and_sends_each_request_once(dri
         "a thread pool), not one after another")
 
 
+def test_the_driver_starts_a_request_whenever_one_finishes(driven):
+    # in a closed loop every burst request is sent within about 0.5 s (fast answers free
+    # slots at once); waves of 10 wait for the 503 (1.2 s) before the next 10
+    sent = driven[3]["sent"][5:]
+    span = max(sent) - min(sent)
+    assert span <= CLOSED_LOOP_SPAN_S, (
+        f"the burst phase's last request was sent {span:.2f} s after its first: keep "
+        "`concurrency` requests in flight (a closed loop: start a new request as soon as one "
+        "finishes), not waves that wait for the slowest request of each group")
+
+
 def test_the_driver_percentiles_are_nearest_rank_in_ms_of_answered_requests(driven):
     reports = driven[0]
     fast, slow = (FAST_MS, FAST_MS + SLACK_MS), (SLOW_MS, SLOW_MS + SLACK_MS)
@@ -189,14 +202,27 @@ def test_the_driver_throughput_is_answers_per_second_of_the_phase(driven):
         0.5 * want <= rep["throughput_rps"] <= 1.1 * want), (
         f"phase warm: throughput_rps = {rep['throughput_rps']!r}; 5 answers one after "
         f"another in about {wall_s:.2f} s is about {want:.1f} requests per second")
+    # burst: the phase lasts at least from its first arrival to its last answer (the 503
+    # after 1.2 s), seen by the server; counting the 4 errors would give 20 / wall, 25 % more
+    rep, stats = driven[0][1], driven[3]
+    served_s = max(stats["done"][5:]) - min(stats["sent"][5:])
+    most = rep["ok"] / served_s
+    assert isinstance(rep["throughput_rps"], int | float) and (
+        0.5 * most <= rep["throughput_rps"] <= 1.02 * most), (
+        f"phase burst: throughput_rps = {rep['throughput_rps']!r}; its {rep['ok']} answers "
+        f"(200) over a phase of at least {served_s:.2f} s (first send to the last answer, "
+        f"failed ones included) are at most {most:.1f} per second — count the ok answers "
+        "only, and the phase's whole wall time")
 
 
 def test_the_driver_times_out_a_request_and_counts_it(driven):
     (rep, *rest), wall = driven[2]
-    assert not rest and (rep["ok"], rep["errors"]) == (0, 1) and rep["p50_ms"] is None, (
+    assert not rest and (rep["ok"], rep["errors"]) == (0, 1) and rep["p50_ms"] is None and (
+        rep["throughput_rps"] == 0), (
         f"stress(..., timeout_s={TIMEOUT_S}) on one request the server answers after 1.5 s: "
-        f"expected ok=0, errors=1, p50_ms=None, got ok={rep['ok']}, errors={rep['errors']}, "
-        f"p50_ms={rep['p50_ms']!r}")
+        f"expected ok=0, errors=1, p50_ms=None, throughput_rps=0, got ok={rep['ok']}, "
+        f"errors={rep['errors']}, p50_ms={rep['p50_ms']!r}, "
+        f"throughput_rps={rep['throughput_rps']!r}")
     assert wall < 1.2, (
         f"stress with timeout_s={TIMEOUT_S} waited {wall:.2f} s for a request the server "
         "answers after 1.5 s: give up on each request after timeout_s")
