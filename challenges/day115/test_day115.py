@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from graders.apptest import chart_frames, fail_on_exception, metric
+
 ENV = "MLTRACK_RESULTS"
 COLUMNS = ["backend", "batch", "p50_ms", "p99_ms", "throughput"]
 SHOWN = ["backend", "p50_ms", "p99_ms", "throughput"]
@@ -96,43 +98,20 @@ def app(solution_dir, monkeypatch):
 def run(at, what="the app"):
     """Run (or rerun) the app; an exception inside the script is the learner's verdict."""
     at.run()
-    if at.exception:
-        e = at.exception[0]
-        kind = getattr(e.proto, "type", "") or "Exception"
-        if kind == "NotImplementedError":
-            raise NotImplementedError(e.value)
-        where = (e.stack_trace or ["?"])[-1].strip().replace("\n", " ")
-        pytest.fail(f"{what} raised {kind}: {e.value} (at {where}) — the harness shows "
-                    "Streamlit's exception box where a dashboard should be", pytrace=False)
+    fail_on_exception(at, what, "a dashboard")
     return at
 
 
 def chart_data(at) -> pd.DataFrame:
-    """The data of the chart that plots p50_ms by backend, decoded from Streamlit's Arrow."""
-    import pyarrow as pa
-
-    seen = []
-    for chart in at.get("vega_lite_chart"):
-        spec = chart.proto.spec
-        blobs = [d.data.data for d in chart.proto.datasets]
-        if chart.proto.HasField("data"):
-            blobs.append(chart.proto.data.data)
-        for blob in blobs:
-            frame = pa.ipc.open_stream(blob).read_all().to_pandas()
-            seen.append(sorted(map(str, frame.columns)))
-            if {"backend", "p50_ms"} <= set(frame.columns) and '"p50_ms"' in spec:
-                return frame
+    """The data of the chart that plots p50_ms by backend."""
+    frames = chart_frames(at)
+    for spec, frame in frames:
+        if {"backend", "p50_ms"} <= set(frame.columns) and '"p50_ms"' in spec:
+            return frame
+    seen = [sorted(map(str, frame.columns)) for _, frame in frames]
     pytest.fail(f"no chart plots p50_ms by backend: the app has {len(seen)} chart dataset(s) "
                 f"with columns {seen}; draw one from the table's rows, e.g. "
                 "st.bar_chart(rows, x='backend', y='p50_ms')", pytrace=False)
-
-
-def metric(at, label: str) -> str:
-    found = [m for m in at.metric if m.label == label]
-    assert len(found) == 1, (
-        f"expected one st.metric labelled {label!r}, found {len(found)} (the metrics are "
-        f"{[m.label for m in at.metric]})")
-    return found[0].value
 
 
 def check_view(at, batch: int) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from graders.apptest import chart_frames, fail_on_exception, metric
 from graders.data import bench_db
 
 ENV = "MLTRACK_DB"
@@ -120,42 +121,20 @@ def run(at, db_path, what="the app"):
     at.run()
     if before is not None:
         unchanged(folder, before, what)
-    if at.exception:
-        e = at.exception[0]
-        kind = getattr(e.proto, "type", "") or "Exception"
-        if kind == "NotImplementedError":
-            raise NotImplementedError(e.value)
-        where = (e.stack_trace or ["?"])[-1].strip().replace("\n", " ")
-        pytest.fail(f"{what} raised {kind}: {e.value} (at {where}) — the harness shows "
-                    "Streamlit's exception box where the page should be", pytrace=False)
+    fail_on_exception(at, what, "the page")
     return at
 
 
 def chart_data(at) -> pd.DataFrame:
-    """The data of the chart that plots ms by attempt_id, decoded from Streamlit's Arrow."""
-    import pyarrow as pa
-
-    seen = []
-    for chart in at.get("vega_lite_chart"):
-        blobs = [d.data.data for d in chart.proto.datasets]
-        if chart.proto.HasField("data"):
-            blobs.append(chart.proto.data.data)
-        for blob in blobs:
-            frame = pa.ipc.open_stream(blob).read_all().to_pandas()
-            seen.append(sorted(map(str, frame.columns)))
-            if {"attempt_id", "name", "ms"} <= set(frame.columns) and '"ms"' in chart.proto.spec:
-                return frame
+    """The data of the chart that plots ms by attempt_id."""
+    frames = chart_frames(at)
+    for spec, frame in frames:
+        if {"attempt_id", "name", "ms"} <= set(frame.columns) and '"ms"' in spec:
+            return frame
+    seen = [sorted(map(str, frame.columns)) for _, frame in frames]
     pytest.fail(f"no chart plots ms by attempt_id: the app has {len(seen)} chart dataset(s) "
                 f"with columns {seen}; e.g. st.line_chart(times, x='attempt_id', y='ms', "
                 "color='name')", pytrace=False)
-
-
-def metric(at, label: str) -> str:
-    found = [m for m in at.metric if m.label == label]
-    assert len(found) == 1, (
-        f"expected one st.metric labelled {label!r}, found {len(found)} (the metrics are "
-        f"{[m.label for m in at.metric]})")
-    return found[0].value
 
 
 def check_view(at, challenge: str, attempts=ATTEMPTS, when: str = "") -> None:

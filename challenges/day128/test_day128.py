@@ -14,7 +14,6 @@ import time
 import numpy as np
 import pytest
 
-from graders import requires
 from graders.requires import Inconclusive
 
 NAMES = ["torch-eager", "torch-script", "onnxruntime"]
@@ -367,19 +366,35 @@ def test_the_rankings_agree_where_the_gap_is_decisive(table, remeasured, record_
         record_metric(f"{name} batch {batch}", ms, unit="ms")
 
 
-# ---------------------------------------------------------------- torch.compile (opt-in)
+# ---------------------------------------------------------------- torch.compile
 
-def test_torch_compile_backend(solution, task, oracle):
-    if os.environ.get("MLTRACK_GRADE_COMPILE") != "1":
-        raise requires.PackageSkip(
-            "torch.compile is graded only with MLTRACK_GRADE_COMPILE=1: its first inductor "
-            "compile takes 10 s to minutes on a busy 2-core machine")
+def test_torch_compile_backend(solution, task, oracle, monkeypatch):
+    """CompiledBackend compiles once, in prepare, and agrees with eager. By default the grader
+    swaps inductor for dynamo's "eager" backend (the same graph capture, no code generation:
+    ~2 s instead of 11 s to minutes on this machine); MLTRACK_GRADE_COMPILE=1 keeps inductor."""
+    import torch
+
     from graders.data.demo_backends import interface_problems
 
+    calls = []
+    real_compile = torch.compile
+
+    def counted(model=None, *args, **kwargs):
+        calls.append(kwargs.get("backend", "inductor"))
+        if os.environ.get("MLTRACK_GRADE_COMPILE") != "1":
+            kwargs["backend"] = "eager"
+        return real_compile(model, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "compile", counted)
     b = solution.CompiledBackend()
     problems = interface_problems(b, task.model, task.calib, task.x_bench[:37].numpy(),
                                   what="CompiledBackend()")
     assert not problems, "; ".join(problems)
     assert b.name == "torch-compile", "CompiledBackend.name must be 'torch-compile'"
+    assert len(calls) == 1, (
+        f"CompiledBackend called torch.compile {len(calls)} times for one prepare and a few "
+        "predicts: compile once, in prepare" if calls else
+        "CompiledBackend never called torch.compile")
     diff = float(np.abs(b.predict(task.x_bench.numpy()) - oracle["bench"]).max())
     assert diff <= AGREE_ATOL, f"torch-compile differs from eager by {diff:.3g}"
+    assert len(calls) == 1, "CompiledBackend.predict called torch.compile again"

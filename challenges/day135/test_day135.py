@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from graders import service
+from graders.apptest import fail_on_exception
 from graders.data.capstone2 import load_task
 from graders.requires import Inconclusive
 
@@ -133,14 +134,7 @@ def run(at, what: str):
                     "API's answer, never a class computed in the page — and keeps the "
                     "module's top level cheap (it re-runs the whole file on every "
                     "interaction): load the model in the app's lifespan", pytrace=False)
-    if at.exception:
-        e = at.exception[0]
-        kind = getattr(e.proto, "type", "") or "Exception"
-        if kind == "NotImplementedError":
-            raise NotImplementedError(e.value)
-        where = (e.stack_trace or ["?"])[-1].strip().replace("\n", " ")
-        pytest.fail(f"{what} raised {kind}: {e.value} (at {where}) — the harness shows "
-                    "Streamlit's exception box where the answer should be", pytrace=False)
+    fail_on_exception(at, what, "the answer")
     return at
 
 
