@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import ipaddress
 import os
 import signal
 import socket
@@ -255,3 +256,23 @@ def leftovers(svc: Running) -> list[int]:
     if svc.process.poll() is None:
         alive.append(svc.process.pid)
     return alive
+
+
+def exposed_addresses(svc: Running) -> list[str]:
+    """The addresses other than loopback on which the server's tree listens at its port
+    ('0.0.0.0' or '[::]': every interface, reachable from other machines)."""
+    root = psutil.Process(svc.process.pid)
+    exposed = []
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            sockets = proc.net_connections("inet")
+        except psutil.Error:
+            continue
+        for s in sockets:
+            if s.status != psutil.CONN_LISTEN or s.laddr.port != svc.port:
+                continue
+            address = ipaddress.ip_address(s.laddr.ip.split("%")[0])
+            address = getattr(address, "ipv4_mapped", None) or address  # '::ffff:127.0.0.1'
+            if not address.is_loopback:
+                exposed.append(s.laddr.ip)
+    return exposed

@@ -139,3 +139,11 @@ def test_percentile_is_nearest_rank():
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 99) == 99.0 and percentile(values, 50) == 50.0
     assert percentile([3.0], 99) == 3.0
+
+
+def test_a_server_on_every_interface_is_seen_and_one_on_loopback_is_not():
+    everywhere = HEALTHY.replace('("127.0.0.1", int(sys.argv[1]))', '("0.0.0.0", int(sys.argv[1]))')
+    with service.serve(script(everywhere), ready=service.http_ready()) as svc:
+        assert service.exposed_addresses(svc) == ["0.0.0.0"]
+    with service.serve(script(HEALTHY), ready=service.http_ready()) as svc:
+        assert service.exposed_addresses(svc) == []

@@ -5,7 +5,6 @@ checked against the model run directly, bad input must get INVALID_ARGUMENT, the
 figures for their own server must agree with the grader's client, and SIGTERM must stop the
 server cleanly with nothing left behind."""
 
-import ipaddress
 import math
 import os
 import subprocess
@@ -16,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import psutil
 import pytest
 import torch
 
@@ -284,22 +282,7 @@ def server(solution, solution_dir, stubs, task, tmp_path_factory):
 
 def test_the_server_listens_on_loopback_only(server):
     """127.0.0.1:port, not every interface ('[::]:port', '0.0.0.0:port')."""
-    family = psutil.Process(server.process.pid)
-    listening = []
-    for proc in [family, *family.children(recursive=True)]:
-        try:
-            sockets = (proc.net_connections("inet") if hasattr(proc, "net_connections")
-                       else proc.connections("inet"))
-        except psutil.Error:
-            continue
-        listening += [s.laddr.ip for s in sockets
-                      if s.status == psutil.CONN_LISTEN and s.laddr.port == server.port]
-    exposed = []
-    for ip in listening:
-        address = ipaddress.ip_address(ip.split("%")[0])
-        address = getattr(address, "ipv4_mapped", None) or address  # '::ffff:127.0.0.1'
-        if not address.is_loopback:
-            exposed.append(ip)
+    exposed = service.exposed_addresses(server)
     assert not exposed, (
         f"the server listens on {exposed[0]!r}, port {server.port}: that is every interface, "
         f"reachable from other machines — bind 127.0.0.1:{server.port} only "

@@ -5,7 +5,6 @@ learner's server: answers against the model run directly, INVALID_ARGUMENT for b
 the batched, byte-packed client ≥ k× the throughput of per-image repeated-float calls
 (measured in the same run), and a clean stop on SIGTERM."""
 
-import ipaddress
 import os
 import subprocess
 import sys
@@ -280,20 +279,7 @@ def server(solution, solution_dir, stubs, task, tmp_path_factory):
 
 def test_the_server_listens_on_loopback_only(server):
     """127.0.0.1:port, not every interface ('[::]:port', '0.0.0.0:port')."""
-    family = psutil.Process(server.process.pid)
-    exposed = []
-    for proc in [family, *family.children(recursive=True)]:
-        try:
-            sockets = (proc.net_connections("inet") if hasattr(proc, "net_connections")
-                       else proc.connections("inet"))
-        except psutil.Error:
-            continue
-        for s in sockets:
-            if s.status == psutil.CONN_LISTEN and s.laddr.port == server.port:
-                address = ipaddress.ip_address(s.laddr.ip.split("%")[0])
-                address = getattr(address, "ipv4_mapped", None) or address
-                if not address.is_loopback:
-                    exposed.append(s.laddr.ip)
+    exposed = service.exposed_addresses(server)
     assert not exposed, (
         f"the server listens on {exposed[0]!r}, port {server.port}: that is every interface — "
         f"bind 127.0.0.1:{server.port} only (server.add_insecure_port(f'127.0.0.1:{{port}}'))")
