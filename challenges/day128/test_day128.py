@@ -376,17 +376,27 @@ def test_torch_compile_backend(solution, task, oracle, monkeypatch):
 
     from graders.data.demo_backends import interface_problems
 
-    calls = []
+    calls, preparing = [], []  # calls: was each torch.compile made inside prepare?
     real_compile = torch.compile
 
     def counted(model=None, *args, **kwargs):
-        calls.append(kwargs.get("backend", "inductor"))
+        calls.append(bool(preparing))
         if os.environ.get("MLTRACK_GRADE_COMPILE") != "1":
             kwargs["backend"] = "eager"
         return real_compile(model, *args, **kwargs)
 
     monkeypatch.setattr(torch, "compile", counted)
     b = solution.CompiledBackend()
+    real_prepare = b.prepare
+
+    def prepare(*args, **kwargs):
+        preparing.append(True)
+        try:
+            return real_prepare(*args, **kwargs)
+        finally:
+            preparing.pop()
+
+    b.prepare = prepare
     problems = interface_problems(b, task.model, task.calib, task.x_bench[:37].numpy(),
                                   what="CompiledBackend()")
     assert not problems, "; ".join(problems)
@@ -395,6 +405,21 @@ def test_torch_compile_backend(solution, task, oracle, monkeypatch):
         f"CompiledBackend called torch.compile {len(calls)} times for one prepare and a few "
         "predicts: compile once, in prepare" if calls else
         "CompiledBackend never called torch.compile")
+    assert calls == [True], (
+        "CompiledBackend called torch.compile in predict, not in prepare: compile once, in "
+        "prepare (the first request must not pay for it)")
     diff = float(np.abs(b.predict(task.x_bench.numpy()) - oracle["bench"]).max())
     assert diff <= AGREE_ATOL, f"torch-compile differs from eager by {diff:.3g}"
     assert len(calls) == 1, "CompiledBackend.predict called torch.compile again"
+    x = task.x_bench[:5].numpy()
+    before, saved = b.predict(x), task.model.fc3.bias.detach().clone()
+    with torch.no_grad():
+        task.model.fc3.bias.add_(1.0)
+    try:
+        after = b.predict(x)
+    finally:
+        with torch.no_grad():
+            task.model.fc3.bias.copy_(saved)
+    assert np.array_equal(before, after), (
+        "CompiledBackend: changing the model after prepare changed its logits — compile "
+        "your own copy.deepcopy(model).eval(), not the caller's model")
